@@ -1,0 +1,52 @@
+# The embedded synthetic "shapes" dataset for mmpretrain: the detection images, each
+# labelled with the class of its largest shape. Generate it with
+# `python tools/generate_shapes_dataset.py --out data/shapes`.
+dataset_type = 'mmpretrain.CustomDataset'
+data_root = 'data/shapes/'
+classes = ('ellipse', 'rectangle', 'triangle', 'cross')
+num_classes = len(classes)
+
+data_preprocessor = dict(
+    num_classes=num_classes,
+    mean=[127.5, 127.5, 127.5],
+    std=[64.0, 64.0, 64.0],
+    to_rgb=True)
+train_pipeline = [
+    dict(type='mmpretrain.LoadImageFromFile'),
+    dict(type='mmpretrain.Resize', scale=64),
+    dict(type='mmpretrain.RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='mmpretrain.PackInputs'),
+]
+test_pipeline = [
+    dict(type='mmpretrain.LoadImageFromFile'),
+    dict(type='mmpretrain.Resize', scale=64),
+    dict(type='mmpretrain.PackInputs'),
+]
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/cls_train.txt',
+        data_prefix='',
+        classes=classes,
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/cls_val.txt',
+        data_prefix='',
+        classes=classes,
+        test_mode=True,
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='mmpretrain.Accuracy', topk=(1, ))
+test_evaluator = val_evaluator

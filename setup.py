@@ -1,0 +1,41 @@
+"""Install mmrazor_relkd: relation- and kernel-based distillation losses for MMRazor."""
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(r"__version__ = '([^']+)'",
+                    (HERE / 'mmrazor_relkd' / 'version.py').read_text()).group(1)
+
+setup(
+    name='mmrazor_relkd',
+    version=VERSION,
+    description='Relation- and kernel-based knowledge distillation for MMRazor '
+    '(PCKA, FCKA/LCKA, KDA, FKD, mAKD, GNoRP)',
+    long_description=(HERE / 'README.md').read_text(encoding='utf-8'),
+    long_description_content_type='text/markdown',
+    packages=find_packages(include=['mmrazor_relkd', 'mmrazor_relkd.*']),
+    include_package_data=True,
+    python_requires='>=3.8',
+    install_requires=[
+        'torch>=1.13',
+        'mmengine>=0.10.0,<0.11',
+        'mmcv>=2.0.0,<=2.1.0',
+        'mmdet>=3.0.0,<4.0.0',
+        'mmpretrain>=1.0.0,<2.0.0',
+        'mmrazor==1.0.0',
+        'pycocotools',
+        'joblib',
+        'matplotlib',
+        # mmengine 0.10 resolves `pkg::` config paths with pkg_resources
+        'setuptools<81',
+    ],
+    extras_require={'tests': ['pytest', 'pytest-timeout']},
+    classifiers=[
+        'Programming Language :: Python :: 3',
+        'License :: OSI Approved :: Apache Software License',
+        'Topic :: Scientific/Engineering :: Artificial Intelligence',
+    ],
+    license='Apache License 2.0',
+)

@@ -1,0 +1,114 @@
+"""The checkpoint shim: mmengine checkpoints load with weights_only=True, nothing else."""
+import io
+import pickle
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+from mmengine.runner import CheckpointLoader, Runner
+from torch.utils.data import Dataset
+
+from mmrazor_relkd.compat.checkpoint_globals import (allow_mmengine_checkpoints,
+                                                     history_buffer_getattr,
+                                                     needs_allowlist)
+
+
+class _Linear(BaseModel):
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(2, 1)
+
+    def forward(self, inputs, mode='tensor'):
+        out = self.linear(torch.stack(inputs))
+        return dict(loss=out.pow(2).mean()) if mode == 'loss' else out
+
+
+class _Points(Dataset):
+
+    def __len__(self) -> int:
+        return 8
+
+    def __getitem__(self, i: int) -> dict:
+        return dict(inputs=torch.full((2, ), float(i)))
+
+
+def _runner(work_dir, max_epochs: int, resume: bool = False) -> Runner:
+    return Runner(
+        model=_Linear(), work_dir=str(work_dir), experiment_name=f'run{max_epochs}{resume}',
+        train_dataloader=dict(dataset=_Points(), batch_size=4,
+                              sampler=dict(type='DefaultSampler', shuffle=False)),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs), resume=resume,
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)))
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp('ckpt')
+    _runner(work_dir, 1).train()
+    return work_dir / 'epoch_1.pth'
+
+
+def test_default_torch_load_is_weights_only():
+    assert needs_allowlist()  # torch >= 2.6 here; the shim must be active
+    assert not needs_allowlist('2.5.1')
+    assert allow_mmengine_checkpoints() is False  # applied by import, idempotent
+
+
+def test_mmengine_checkpoint_round_trip(checkpoint):
+    unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(checkpoint))
+    assert 'mmengine.logging.history_buffer.HistoryBuffer' in unsafe  # really needed
+    loaded = CheckpointLoader.load_checkpoint(str(checkpoint), map_location='cpu')
+    buffer = loaded['message_hub']['log_scalars']['train/loss']
+    assert buffer.mean() == pytest.approx(float(buffer.data[0].mean()))
+    assert loaded['meta']['epoch'] == 1
+
+
+def test_resume_continues_from_checkpoint(checkpoint, tmp_path):
+    import shutil
+    shutil.copy(checkpoint, tmp_path / 'epoch_1.pth')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_1.pth'))
+    runner = _runner(tmp_path, 2, resume=True)
+    runner.train()
+    assert runner.epoch == 2 and (tmp_path / 'epoch_2.pth').exists()
+
+
+class _System:
+    """Pickles as a call of os.system: what a malicious checkpoint contains."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):
+        import os
+        return os.system, (self.command, )
+
+
+class _GetattrEscape:
+    """Pickles as getattr(HistoryBuffer, '__init__'): a getattr outside the allow-list."""
+
+    def __reduce__(self):
+        from mmengine.logging import HistoryBuffer
+        return getattr, (HistoryBuffer, '__init__')
+
+
+@pytest.mark.parametrize('payload', ['system', 'getattr'])
+def test_malicious_checkpoint_is_refused(tmp_path, payload):
+    marker = tmp_path / 'pwned'
+    obj = _System(f'touch {marker}') if payload == 'system' else _GetattrEscape()
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'meta': obj}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+    assert not marker.exists()
+
+
+def test_restricted_getattr_allows_only_statistics():
+    from mmengine.logging import HistoryBuffer
+    assert history_buffer_getattr(HistoryBuffer, 'mean') is HistoryBuffer.mean
+    for obj, name in [(HistoryBuffer, '__class__'), (HistoryBuffer, 'update'),
+                      (io, 'open'), (torch, 'load')]:
+        with pytest.raises(pickle.UnpicklingError, match='refused getattr'):
+            history_buffer_getattr(obj, name)

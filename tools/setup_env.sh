@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Create (or reuse) the project's virtual environment `.venv` with the OpenMMLab stack
+# that works together, and install this package in editable mode.
+#
+# Idempotent: a stamp in .venv records what was installed; a second run with the same
+# inputs only checks the stamp (seconds).
+#
+# Environment variables:
+#   RELKD_PYTHON          interpreter for the venv (default: python3.11, else python3)
+#   RELKD_TORCH_VERSION   torch version (default 2.14.1)
+#   RELKD_TORCHVISION_VERSION  torchvision version (default 0.29.1)
+#   RELKD_TORCH_INDEX_URL extra index for another torch build, e.g.
+#                         https://download.pytorch.org/whl/cu124 (GPU users)
+#   FORCE_CUDA=1          build mmcv's CUDA ops (needs nvcc; see README, GPU section)
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$repo/.venv"
+torch_version="${RELKD_TORCH_VERSION:-2.14.1}"
+torchvision_version="${RELKD_TORCHVISION_VERSION:-0.29.1}"
+mmcv_version="2.1.0"
+stack=(
+  "mmengine==0.10.7" "mmdet==3.3.0" "mmpretrain==1.2.0" "mmrazor==1.0.0"
+  "pycocotools" "joblib" "matplotlib" "pytest" "pytest-timeout"
+)
+
+if [ -z "${RELKD_PYTHON:-}" ]; then
+  RELKD_PYTHON="$(command -v python3.11 || command -v python3)"
+fi
+
+stamp_content="torch=$torch_version torchvision=$torchvision_version mmcv=$mmcv_version \
+force_cuda=${FORCE_CUDA:-0} index=${RELKD_TORCH_INDEX_URL:-} stack=${stack[*]} \
+setup=$(sha1sum "$repo/setup.py" | cut -c1-12) script=$(sha1sum "${BASH_SOURCE[0]}" | cut -c1-12)"
+stamp="$venv/.relkd-installed"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_content" ]; then
+  echo "[setup_env] .venv is up to date ($stamp)"
+  exit 0
+fi
+
+if [ ! -x "$venv/bin/python" ]; then
+  echo "[setup_env] creating $venv with $RELKD_PYTHON"
+  "$RELKD_PYTHON" -m venv "$venv"
+fi
+pip=("$venv/bin/python" -m pip)
+"${pip[@]}" install -q --upgrade pip wheel
+
+torch_args=()
+[ -n "${RELKD_TORCH_INDEX_URL:-}" ] && torch_args=(--extra-index-url "$RELKD_TORCH_INDEX_URL")
+echo "[setup_env] torch==$torch_version torchvision==$torchvision_version"
+"${pip[@]}" install -q "${torch_args[@]}" "torch==$torch_version" "torchvision==$torchvision_version"
+
+if ! "$venv/bin/python" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$mmcv_version'" 2>/dev/null; then
+  # mmcv 2.1.0 has no wheels on PyPI: build it. Its setup.py forces -std=c++17, but
+  # torch >= 2.14 headers need C++20, so compile through wrappers that rewrite the flag.
+  wrap="$(mktemp -d)"
+  for tool in c++ g++ cc gcc; do
+    real="$(PATH="${PATH//$wrap:/}" command -v "$tool" || true)"
+    [ -n "$real" ] || continue
+    cat >"$wrap/$tool" <<WRAP
+#!/usr/bin/env bash
+args=()
+for a in "\$@"; do
+  case "\$a" in -std=c++1[147]|-std=gnu++1[147]) a="-std=c++20" ;; esac
+  args+=("\$a")
+done
+exec "$real" "\${args[@]}"
+WRAP
+    chmod +x "$wrap/$tool"
+  done
+  # mmcv's setup.py imports pkg_resources, which setuptools >= 70 dropped (and torch's
+  # install may have upgraded setuptools).
+  "${pip[@]}" install -q "setuptools<70"
+  echo "[setup_env] building mmcv==$mmcv_version from source in C++20 (about 12 min on 2 cores; pip caches the wheel)"
+  PATH="$wrap:$venv/bin:$PATH" CC="$wrap/gcc" CXX="$wrap/g++" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+    "${pip[@]}" install --no-build-isolation "mmcv==$mmcv_version"
+  rm -rf "$wrap"
+fi
+
+echo "[setup_env] installing the OpenMMLab stack and this package"
+# mmengine 0.10 resolves `mmdet::` config paths with pkg_resources (gone in setuptools
+# >= 81); torch 2.14 asks for setuptools >= 77.0.3.
+"${pip[@]}" install -q "mmcv==$mmcv_version" "${stack[@]}" "setuptools>=77.0.3,<81"
+"${pip[@]}" install -q --no-build-isolation -e "$repo"
+"$venv/bin/python" -c "import mmrazor_relkd, mmcv.ops; print('[setup_env] ok: mmrazor_relkd', mmrazor_relkd.__version__)"
+echo "$stamp_content" >"$stamp"
