@@ -1,8 +1,9 @@
 """Build a shipped config's model and run one training step on a tiny synthetic batch.
 
 Used by every config test: ``run_one_train_step(path)`` proves that the config resolves
-(``_base_`` files, ``pkg::`` paths, registry names), that the model builds with the
-teacher checkpoint left out, and that a forward + backward + optimizer step works.
+(``_base_`` files, ``pkg::`` paths, registry names), that its data pipelines build, that
+the model builds with the teacher checkpoint left out, and that a forward + backward +
+optimizer step works.
 """
 from typing import Any, Dict, Optional
 
@@ -42,7 +43,7 @@ def _detection_batch(student: torch.nn.Module) -> Dict:
     from mmdet.testing import demo_mm_inputs
     with_mask = any(getattr(m, 'with_mask', False) is True for m in student.modules())
     return demo_mm_inputs(BATCH_SIZE, [(3, DET_IMAGE_SIZE, DET_IMAGE_SIZE)] * BATCH_SIZE,
-                          num_items=[3] * BATCH_SIZE, num_classes=1, with_mask=with_mask)
+                          num_items=[3] * BATCH_SIZE, num_classes=2, with_mask=with_mask)
 
 
 def _classification_batch(student: torch.nn.Module) -> Dict:
@@ -53,6 +54,34 @@ def _classification_batch(student: torch.nn.Module) -> Dict:
     return dict(
         inputs=torch.randint(0, 256, (BATCH_SIZE, 3, size, size), dtype=torch.uint8),
         data_samples=[DataSample().set_gt_label(label) for label in labels])
+
+
+def _datasets(node: Any):
+    """Every dataset dict inside a dataloader's dataset (wrappers included)."""
+    if isinstance(node, dict):
+        if 'pipeline' in node:
+            yield node
+        for key in ('dataset', 'datasets'):
+            yield from _datasets(node.get(key))
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _datasets(value)
+
+
+def build_pipelines(cfg: Config) -> int:
+    """Build every data pipeline of the config (no data needed); returns how many."""
+    from mmengine.dataset import Compose
+    from mmengine.registry import DefaultScope
+    count = 0
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        for dataset in _datasets(cfg.get(loader, {}).get('dataset')):
+            dataset_type = dataset.get('type', '')
+            scope = dataset_type.split('.')[0] if '.' in dataset_type else cfg.get(
+                'default_scope', 'mmengine')
+            with DefaultScope.overwrite_default_scope(scope):
+                Compose(dataset['pipeline'])
+            count += 1
+    return count
 
 
 def build_model(config_path: str, cfg_options: Optional[Dict] = None
@@ -67,6 +96,7 @@ def build_model(config_path: str, cfg_options: Optional[Dict] = None
     _drop_checkpoints(model_cfg)
     model = MODELS.build(model_cfg)
     model.cfg = cfg
+    assert build_pipelines(cfg) > 0, f'{config_path}: no data pipeline found'
     return model
 
 

@@ -57,9 +57,20 @@ def test_default_torch_load_is_weights_only():
     assert allow_mmengine_checkpoints() is False  # applied by import, idempotent
 
 
+def test_shim_is_what_makes_the_checkpoint_load(checkpoint):
+    registered = torch.serialization.get_safe_globals()
+    torch.serialization.clear_safe_globals()
+    try:
+        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(checkpoint))
+        assert 'mmengine.logging.history_buffer.HistoryBuffer' in unsafe
+        assert 'builtins.getattr' in unsafe
+        with pytest.raises(pickle.UnpicklingError):
+            CheckpointLoader.load_checkpoint(str(checkpoint), map_location='cpu')
+    finally:
+        torch.serialization.add_safe_globals(registered)
+
+
 def test_mmengine_checkpoint_round_trip(checkpoint):
-    unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(checkpoint))
-    assert 'mmengine.logging.history_buffer.HistoryBuffer' in unsafe  # really needed
     loaded = CheckpointLoader.load_checkpoint(str(checkpoint), map_location='cpu')
     buffer = loaded['message_hub']['log_scalars']['train/loss']
     assert buffer.mean() == pytest.approx(float(buffer.data[0].mean()))

@@ -5,6 +5,10 @@ import textwrap
 
 import pytest
 
+from mmrazor_relkd.compat import mmrazor_quantization
+
+SHIM_FILE = mmrazor_quantization.__file__
+
 
 def _run(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
@@ -27,6 +31,14 @@ def test_mmrazor_imports_after_plugin_in_fresh_interpreter():
     assert result.stdout.strip().endswith('ok')
 
 
+def test_mmrazor_models_fail_without_the_shim():
+    """The shim is needed here: without it mmrazor.models does not import."""
+    result = _run('''
+        import mmrazor.models
+    ''')
+    assert result.returncode != 0
+
+
 def test_quantization_use_raises_clear_error():
     from mmrazor_relkd.compat import QuantizationUnavailable
     from mmrazor.structures.quantization import QConfigHandler
@@ -37,16 +49,18 @@ def test_quantization_use_raises_clear_error():
 def test_quantization_shim_is_a_noop_when_the_package_imports():
     """With a working quantization package in place, the shim installs nothing."""
     result = _run('''
-        import sys, types
+        import importlib.util, sys, types
         import mmrazor
         sys.modules['mmrazor.structures.quantization'] = types.ModuleType(
             'mmrazor.structures.quantization')
-        from mmrazor_relkd.compat.mmrazor_quantization import (
-            _StubFinder, disable_broken_quantization)
-        assert disable_broken_quantization() is False
-        assert not any(isinstance(f, _StubFinder) for f in sys.meta_path)
+        # the shim's own file, without the package __init__ (which applies it)
+        spec = importlib.util.spec_from_file_location('shim', %r)
+        shim = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(shim)
+        assert shim.disable_broken_quantization() is False
+        assert not any(isinstance(f, shim._StubFinder) for f in sys.meta_path)
         print('ok')
-    ''')
+    ''' % SHIM_FILE)
     assert result.returncode == 0, result.stderr
 
 

@@ -12,15 +12,15 @@ data_preprocessor = dict(
     std=[64.0, 64.0, 64.0],
     to_rgb=True)
 train_pipeline = [
-    dict(type='mmpretrain.LoadImageFromFile'),
-    dict(type='mmpretrain.Resize', scale=64),
-    dict(type='mmpretrain.RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='mmpretrain.PackInputs'),
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=64),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='mmpretrain.LoadImageFromFile'),
-    dict(type='mmpretrain.Resize', scale=64),
-    dict(type='mmpretrain.PackInputs'),
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=64),
+    dict(type='PackInputs'),
 ]
 train_dataloader = dict(
     batch_size=32,

@@ -1,12 +1,15 @@
 # RetinaNet for the embedded "shapes" dataset (128 x 128 images, 4 classes), sized to
 # train from scratch on a laptop CPU in minutes: FPN and head are 64 channels wide with
-# two stacked convs, anchors start at 24 px. The teacher and student configs of the
-# embedded demo set the backbone.
+# two stacked convs, anchors start at 24 px. Defines the demo's two detectors as
+# variables, `teacher_model` (ResNet-34) and `student_model` (ResNet-18 at half width,
+# same 64-channel FPN so PCKA needs no connector), so that the teacher, student and
+# distillation configs all take their models from this one file.
 _base_ = [
     '../../_base_/datasets/shapes_detection.py',
     'mmdet::_base_/default_runtime.py',
 ]
-model = dict(
+teacher_model = dict(
+    _scope_='mmdet',  # also when built inside an mmrazor distillation model
     type='RetinaNet',
     data_preprocessor=dict(
         type='DetDataPreprocessor',
@@ -16,7 +19,7 @@ model = dict(
         pad_size_divisor=32),
     backbone=dict(
         type='ResNet',
-        depth=18,
+        depth=34,
         num_stages=4,
         out_indices=(0, 1, 2, 3),
         frozen_stages=-1,
@@ -66,6 +69,11 @@ model = dict(
         score_thr=0.05,
         nms=dict(type='nms', iou_threshold=0.5),
         max_per_img=100))
+
+student_model = dict(
+    teacher_model,
+    backbone=dict(teacher_model['backbone'], depth=18, base_channels=32),
+    neck=dict(teacher_model['neck'], in_channels=[32, 64, 128, 256]))
 
 max_epochs = 8
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
