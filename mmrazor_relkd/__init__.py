@@ -10,6 +10,6 @@ from .version import __version__
 
 apply_compat()
 
-from . import engine, functional, models  # noqa: E402,F401  (registers modules)
+from . import datasets, engine, functional, models  # noqa: E402,F401 (registers)
 
 __all__ = ['__version__', 'apply_compat']

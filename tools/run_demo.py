@@ -32,14 +32,29 @@ class Task(NamedTuple):
     teacher: str
     student: str
     distill: str
+    coco_evaluator: bool
 
 
 TASKS = [
     Task('detection', 'coco/bbox_mAP', 'bbox mAP', 'PCKA',
          'configs/shapes/retinanet_r34_fpn_shapes.py',
          'configs/shapes/retinanet_r18-w32_fpn_shapes.py',
-         'configs/shapes/pcka_fpn_retina-r34_retina-r18-w32_shapes.py'),
+         'configs/shapes/pcka_fpn_retina-r34_retina-r18-w32_shapes.py', True),
+    Task('classification', 'accuracy/top1', 'top-1 (%)', 'RCKA',
+         'configs/rcka/shapes/resnet20_1xb32_shapes.py',
+         'configs/rcka/shapes/resnet8_1xb32_shapes.py',
+         'configs/rcka/shapes/rcka_resnet20_resnet8_1xb32_shapes.py', False),
 ]
+
+
+def data_options(task: Task, data_root: str) -> List[str]:
+    """``--cfg-options`` that point a shapes config at ``data_root``."""
+    opts = [f'{loader}.dataset.data_root={data_root}/'
+            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    if task.coco_evaluator:
+        opts += [f'{ev}.ann_file={data_root}/annotations/instances_val.json'
+                 for ev in ('val_evaluator', 'test_evaluator')]
+    return ['--cfg-options', *opts]
 
 
 def latest_scalars(work_dir: Path) -> List[Dict]:
@@ -121,13 +136,9 @@ def main() -> None:
         from mmrazor_relkd.datasets import generate_shapes_dataset
         print(f'[demo] generating the shapes dataset in {args.data}')
         generate_shapes_dataset(args.data)
-    data_opts = ['--cfg-options'] + [
-        f'{loader}.dataset.data_root={args.data}/'
-        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
-    ] + [f'{ev}.ann_file={args.data}/annotations/instances_val.json'
-         for ev in ('val_evaluator', 'test_evaluator')]
     results, seconds = [], {}
     for task in TASKS:
+        data_opts = data_options(task, args.data)
         wd = {role: root / task.name / role for role in ('teacher', 'student', 'distilled')}
         seconds[f'{task.name}/teacher'] = train(task.teacher, wd['teacher'], True, data_opts)
         teacher_ckpt = last_checkpoint(wd['teacher'])

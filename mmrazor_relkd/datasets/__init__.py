@@ -1,4 +1,6 @@
-"""The embedded synthetic dataset (generator only: mmdet / mmpretrain datasets read it)."""
+"""Datasets: the embedded synthetic "shapes" generator (mmdet / mmpretrain read its
+files) and a Tiny-ImageNet reader registered in mmpretrain's ``DATASETS``."""
 from .synthetic_shapes import CLASSES, generate_shapes_dataset
+from .tiny_imagenet import TinyImageNet
 
-__all__ = ['CLASSES', 'generate_shapes_dataset']
+__all__ = ['CLASSES', 'TinyImageNet', 'generate_shapes_dataset']

@@ -19,11 +19,14 @@ and :func:`linear_cka` evaluates the cheaper of the two, so the transposed ("int
 alignment ``linear_cka(X^T, Y^T)`` of n x d matrices never forms a d x d matrix when
 d > n. Without centering and row normalisation the two alignments share their
 denominator (``||X X^T||_F = ||X^T X||_F``), which :func:`linear_cka_pair` uses to get
-both from three products. The products are divided by the Frobenius norms of their operands (CKA is
-invariant to scaling either input), which keeps float32 sums in range without a pass
-over the inputs; the norms are detached, which leaves the gradient exact because CKA
-is homogeneous of degree 0 (``grad CKA(X) . X = 0``). All-zero groups give CKA = 0
-with a finite gradient.
+both from three products.
+
+The products are divided by the Frobenius norms of their operands (CKA is invariant
+to scaling either input), which keeps float32 sums in range (for entries up to about
+1e17) without an extra pass over the inputs; the norms are detached, which leaves the
+gradient exact because CKA is homogeneous of degree 0 (``grad CKA(X) . X = 0``). The
+Gram matrix ``A A^T`` of one input has a one-product backward. All-zero groups give
+CKA = 0 with a finite gradient.
 """
 from typing import NamedTuple, Tuple
 

@@ -8,6 +8,7 @@ from PIL import Image
 
 import mmrazor_relkd  # noqa: F401  (compat shims + registration, before mmrazor)
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from mmpretrain.registry import DATASETS
 from mmrazor_relkd.datasets.tiny_imagenet import TinyImageNet
 
@@ -59,8 +60,9 @@ def test_config_pipelines_load_64x64_samples(tiny_root, split):
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs/kda/_base_/tiny-imagenet_2xb128.py'))
     dataset_cfg = cfg[f'{split}_dataloader']['dataset']
     dataset_cfg['data_root'] = str(tiny_root)
-    dataset = DATASETS.build(dataset_cfg)
-    sample = dataset[0]
+    with DefaultScope.overwrite_default_scope('mmpretrain'):  # the configs' default scope
+        dataset = DATASETS.build(dataset_cfg)
+        sample = dataset[0]
     assert sample['inputs'].shape == (3, 64, 64) and sample['inputs'].dtype == torch.uint8
     assert int(sample['data_samples'].gt_label) == dataset.get_data_info(0)['gt_label']
 

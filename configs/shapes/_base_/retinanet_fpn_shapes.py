@@ -75,7 +75,7 @@ student_model = dict(
     backbone=dict(teacher_model['backbone'], depth=18, base_channels=32),
     neck=dict(teacher_model['neck'], in_channels=[32, 64, 128, 256]))
 
-max_epochs = 8
+max_epochs = 6
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -1,0 +1,8 @@
+# FKD + GNoRP (r = 3.5), ResNet-32x4 -> ResNet-8x4 on CIFAR-100;
+# a CRD / mAKD teacher-student pair.
+_base_ = ['./_base_/fkd_cifar100.py']
+
+model = dict(
+    architecture=_base_.cifar100_classifiers.resnet8x4,
+    teacher=_base_.cifar100_classifiers.resnet32x4,
+    teacher_ckpt='work_dirs/resnet32x4_1xb128_cifar100/epoch_240.pth')

@@ -1,0 +1,11 @@
+# FKD + GNoRP (r = 3.5), VGG-13 -> MobileNet-V2 (width 0.5) on CIFAR-100;
+# a CRD / mAKD teacher-student pair.
+_base_ = ['./_base_/fkd_cifar100.py']
+
+model = dict(
+    architecture=_base_.cifar100_classifiers.mobilenet_v2_half,
+    teacher=_base_.cifar100_classifiers.vgg13,
+    teacher_ckpt='work_dirs/vgg13_1xb128_cifar100/epoch_240.pth')
+
+# lr 0.01 for the ShuffleNet / MobileNet students (CRD code base, seed 004 Sec. 4.5).
+optim_wrapper = dict(optimizer=dict(lr=0.01))

@@ -1,0 +1,8 @@
+# FKD + GNoRP (r = 3.5), WRN-40-2 -> WRN-16-2 on CIFAR-100;
+# a CRD / mAKD teacher-student pair.
+_base_ = ['./_base_/fkd_cifar100.py']
+
+model = dict(
+    architecture=_base_.cifar100_classifiers.wrn_16_2,
+    teacher=_base_.cifar100_classifiers.wrn_40_2,
+    teacher_ckpt='work_dirs/wrn-40-2_1xb128_cifar100/epoch_240.pth')

@@ -1,0 +1,19 @@
+# KDA before the last FC layer for the toy classification pair on the embedded "shapes"
+# data set: the ResNet-20 teacher of configs/rcka/shapes/resnet20_1xb32_shapes.py (train
+# it first) to the ResNet-8 student, whose baseline alone is
+# configs/rcka/shapes/resnet8_1xb32_shapes.py; same data and 30-epoch schedule, KDA active
+# after the 5 warm-up epochs (4 classes: 4 landmarks).
+_base_ = [
+    '../../rcka/shapes/_base_/shapes_cls_30e.py', '../_base_/kda_models.py',
+    '../_base_/kda_distill.py'
+]
+
+model = dict(
+    data_preprocessor=dict(
+        _base_.data_preprocessor, type='mmpretrain.ClsDataPreprocessor'),
+    architecture=_base_.shapes_classifiers.resnet8,
+    teacher=_base_.shapes_classifiers.resnet20,
+    teacher_ckpt='work_dirs/resnet20_1xb32_shapes/epoch_30.pth',
+    distiller=_base_.kda_distillers.shapes.resnet8.before_fc)
+
+val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -1,0 +1,8 @@
+# KDA before the last FC layer (pooled features),
+# ResNet-34 -> ShuffleNetV2 on Tiny-ImageNet; paper Tab. 3: 62.0 top-1
+# (student alone 60.6, teacher 66.6).
+_base_ = ['../_base_/distill_kda_tiny-imagenet.py']
+
+model = dict(
+    architecture=_base_.kda_classifiers.tiny_imagenet.shufflenet_v2,
+    distiller=_base_.kda_distillers.tiny_imagenet.shufflenet_v2.before_fc)

@@ -1,0 +1,56 @@
+# Classification on the embedded synthetic "shapes" dataset (4 classes; written by
+# `python tools/generate_shapes_dataset.py --out data/shapes`): a schedule short
+# enough for a laptop CPU and the two CIFAR-style ResNets of the toy teacher ->
+# student pair.
+_base_ = [
+    '../../../_base_/datasets/shapes_classification.py',
+    'mmpretrain::_base_/default_runtime.py',
+]
+
+custom_imports = dict(imports=['mmrazor_relkd'], allow_failed_imports=False)
+
+# 32 x 32 inputs, the CIFAR size these networks are designed for, keep the runs
+# short on a CPU.
+train_dataloader = dict(
+    dataset=dict(pipeline=[
+        dict(type='mmpretrain.LoadImageFromFile'),
+        dict(type='mmpretrain.Resize', scale=32),
+        dict(type='mmpretrain.RandomFlip', prob=0.5, direction='horizontal'),
+        dict(type='mmpretrain.PackInputs'),
+    ]))
+val_dataloader = dict(
+    dataset=dict(pipeline=[
+        dict(type='mmpretrain.LoadImageFromFile'),
+        dict(type='mmpretrain.Resize', scale=32),
+        dict(type='mmpretrain.PackInputs'),
+    ]))
+test_dataloader = val_dataloader
+
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4))
+param_scheduler = dict(type='CosineAnnealingLR', by_epoch=True, T_max=30)
+train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=5)
+val_cfg = dict()
+test_cfg = dict()
+
+randomness = dict(seed=0)
+
+default_hooks = dict(
+    logger=dict(interval=8),
+    checkpoint=dict(interval=30, max_keep_ckpts=1))
+
+
+def _classifier(depth: int) -> dict:
+    return dict(
+        _scope_='mmpretrain',
+        type='ImageClassifier',
+        backbone=dict(type='ResNetCIFAR6n2', depth=depth),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(
+            type='LinearClsHead',
+            num_classes=_base_.num_classes,
+            in_channels=64,
+            loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+
+
+shapes_classifiers = dict(resnet20=_classifier(20), resnet8=_classifier(8))

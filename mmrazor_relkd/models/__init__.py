@@ -1,0 +1,1 @@
+from . import backbones, distillers, losses  # noqa: F401
