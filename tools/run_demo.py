@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional
+from typing import Dict, List, NamedTuple, Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,14 +47,14 @@ TASKS = [
 ]
 
 
-def data_options(task: Task, data_root: str) -> List[str]:
-    """``--cfg-options`` that point a shapes config at ``data_root``."""
+def data_options(task: Task, data_root: str, extra: Sequence[str] = ()) -> List[str]:
+    """``--cfg-options`` that point a shapes config at ``data_root``, plus ``extra``."""
     opts = [f'{loader}.dataset.data_root={data_root}/'
             for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
     if task.coco_evaluator:
         opts += [f'{ev}.ann_file={data_root}/annotations/instances_val.json'
                  for ev in ('val_evaluator', 'test_evaluator')]
-    return ['--cfg-options', *opts]
+    return ['--cfg-options', *opts, *extra]
 
 
 def latest_scalars(work_dir: Path) -> List[Dict]:
@@ -129,6 +129,8 @@ def main() -> None:
     parser.add_argument('--data', default='data/shapes')
     parser.add_argument('--retrain', action='store_true',
                         help='retrain the students even if their checkpoints exist')
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='passed to every training, e.g. train_cfg.max_epochs=1')
     args = parser.parse_args()
     os.chdir(REPO)
     root = Path(args.work_dir).resolve()
@@ -138,7 +140,7 @@ def main() -> None:
         generate_shapes_dataset(args.data)
     results, seconds = [], {}
     for task in TASKS:
-        data_opts = data_options(task, args.data)
+        data_opts = data_options(task, args.data, args.cfg_options)
         wd = {role: root / task.name / role for role in ('teacher', 'student', 'distilled')}
         seconds[f'{task.name}/teacher'] = train(task.teacher, wd['teacher'], True, data_opts)
         teacher_ckpt = last_checkpoint(wd['teacher'])

@@ -99,6 +99,14 @@ PUBLISHED_WIDER_WRN = {  # Zagoruyko & Komodakis 2016, Tab. 4
 }
 
 
+@pytest.fixture(autouse=True)
+def _mmpretrain_scope():
+    """Build in mmpretrain's scope whatever default scope earlier tests left."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        yield
+
+
 def _build(backbone: dict, **overrides) -> nn.Module:
     return MODELS.build(dict(backbone, **overrides))
 

@@ -22,9 +22,6 @@ def _data_options(data_root: Path) -> list:
         f'{ev}.ann_file={data_root}/annotations/instances_val.json'
         for ev in ('val_evaluator', 'test_evaluator')] + [
         'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-        # an untrained head scores below the default 0.05: keep its boxes, so that
-        # COCO evaluation has detections to score
-        'model.test_cfg.score_thr=0.0',
         'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
         'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
         'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False']

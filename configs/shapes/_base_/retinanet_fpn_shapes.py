@@ -63,10 +63,12 @@ teacher_model = dict(
         allowed_border=-1,
         pos_weight=-1,
         debug=False),
+    # score_thr 0 (mmdet's default is 0.05, for speed): the 100 best boxes per image
+    # are kept even early in training, so validation always has detections to score.
     test_cfg=dict(
         nms_pre=1000,
         min_bbox_size=0,
-        score_thr=0.05,
+        score_thr=0.0,
         nms=dict(type='nms', iou_threshold=0.5),
         max_per_img=100))
 
