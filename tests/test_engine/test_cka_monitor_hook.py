@@ -38,6 +38,7 @@ class TinyImages(Dataset):
 def classifier(base_channels: int) -> dict:
     """A two-stage ResNet_CIFAR classifier, a few thousand parameters."""
     return dict(
+        _scope_='mmpretrain',  # nested types resolve there, whatever the default scope
         type='mmpretrain.ImageClassifier',
         data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
                                num_classes=NUM_CLASSES),
