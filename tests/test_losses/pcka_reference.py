@@ -93,3 +93,28 @@ def reference_mmd_loss(students: Sequence[Tensor], teachers: Sequence[Tensor],
         total = total + loss_weight * torch.stack(
             [reference_mean_kernel_discrepancy(s, t) for s, t in pairs]).mean()
     return total
+
+
+# Inputs shared by the patch-wise loss tests.
+REDUCES = ('channel', 'batch', 'spatial')
+PATCH = (2, 3)
+# (student, teacher) spatial sizes: multiples of the patch; not multiples and
+# different sizes that round up to the same 4 x 6 grid.
+SIZES = {'multiple': ((4, 6), (4, 6)), 'rounded': ((3, 5), (4, 4))}
+
+
+def random_levels(sizes, batch=2, channels=3, seed=0, dtype=torch.float64):
+    """Independent random student / teacher levels of the given spatial sizes."""
+    gen = torch.Generator().manual_seed(seed)
+    (hs, ws), (ht, wt) = sizes
+    teacher = torch.randn(batch, channels, ht, wt, generator=gen, dtype=dtype) + 0.3
+    student = torch.randn(batch, channels, hs, ws, generator=gen, dtype=dtype) + 0.3
+    return student, teacher
+
+
+def loss_and_grad(loss_fn, student, teacher):
+    """The loss and its gradient with respect to the student."""
+    student = student.detach().clone().requires_grad_()
+    loss = loss_fn(student, teacher)
+    (grad, ) = torch.autograd.grad(loss, student)
+    return loss, grad

@@ -7,26 +7,9 @@ from mmrazor.registry import MODELS
 from mmrazor_relkd.functional.patch_mmd import mean_kernel_discrepancy
 from mmrazor_relkd.models.losses.mmd_loss import MMDLoss
 from mmrazor_relkd.models.losses.pcka_loss import PCKALoss
-from pcka_reference import reference_mean_kernel_discrepancy, reference_mmd_loss
-
-REDUCES = ('channel', 'batch', 'spatial')
-PATCH = (2, 3)
-SIZES = {'multiple': ((4, 6), (4, 6)), 'rounded': ((3, 5), (4, 4))}
-
-
-def _levels(sizes, batch=2, channels=3, seed=0, dtype=torch.float64):
-    gen = torch.Generator().manual_seed(seed)
-    (hs, ws), (ht, wt) = sizes
-    teacher = torch.randn(batch, channels, ht, wt, generator=gen, dtype=dtype) + 0.3
-    student = torch.randn(batch, channels, hs, ws, generator=gen, dtype=dtype) + 0.3
-    return student, teacher
-
-
-def _loss_and_grad(loss_fn, student, teacher):
-    student = student.detach().clone().requires_grad_()
-    loss = loss_fn(student, teacher)
-    (grad, ) = torch.autograd.grad(loss, student)
-    return loss, grad
+from pcka_reference import (PATCH, REDUCES, SIZES, loss_and_grad,
+                            random_levels, reference_mean_kernel_discrepancy,
+                            reference_mmd_loss)
 
 
 def test_built_from_registry():
@@ -48,9 +31,9 @@ def test_discrepancy_matches_reference(shape):
 @pytest.mark.parametrize('size', SIZES)
 @pytest.mark.parametrize('batch', [1, 2])
 def test_value_and_gradient_match_reference(reduce, size, batch):
-    student, teacher = _levels(SIZES[size], batch=batch)
-    loss, grad = _loss_and_grad(MMDLoss(1.5, PATCH, reduce), student, teacher)
-    ref, ref_grad = _loss_and_grad(
+    student, teacher = random_levels(SIZES[size], batch=batch)
+    loss, grad = loss_and_grad(MMDLoss(1.5, PATCH, reduce), student, teacher)
+    ref, ref_grad = loss_and_grad(
         lambda s, t: reference_mmd_loss([s], [t], 1.5, PATCH, reduce), student, teacher)
     torch.testing.assert_close(loss, ref)
     torch.testing.assert_close(grad, ref_grad)
@@ -58,7 +41,7 @@ def test_value_and_gradient_match_reference(reduce, size, batch):
 
 @pytest.mark.parametrize('reduce', REDUCES)
 def test_gradcheck(reduce):
-    student, teacher = _levels(SIZES['rounded'], channels=2)
+    student, teacher = random_levels(SIZES['rounded'], channels=2)
     student.requires_grad_()
     loss_fn = MMDLoss(1.0, PATCH, reduce)
     assert torch.autograd.gradcheck(lambda s: loss_fn(s, teacher), (student, ))
@@ -67,7 +50,7 @@ def test_gradcheck(reduce):
 @pytest.mark.parametrize('reduce', REDUCES)
 def test_bounded_by_pcka_and_invariant_to_scaling(reduce):
     """Theorem 2: n^2/2 (mean K^_T - mean K^_S)^2 <= 1 - CKA for every group."""
-    student, teacher = _levels(SIZES['rounded'], seed=4)
+    student, teacher = random_levels(SIZES['rounded'], seed=4)
     student = student - 0.8 * student.mean()  # a visible gap in the kernel means
     mmd = MMDLoss(1.0, PATCH, reduce)
     value = mmd(student, teacher)
@@ -78,7 +61,7 @@ def test_bounded_by_pcka_and_invariant_to_scaling(reduce):
 
 
 def test_levels_are_summed():
-    levels = [_levels(SIZES['rounded'], seed=s) for s in (5, 6)]
+    levels = [random_levels(SIZES['rounded'], seed=s) for s in (5, 6)]
     loss_fn = MMDLoss(2.0, PATCH)
     students, teachers = zip(*levels)
     torch.testing.assert_close(loss_fn(students, list(teachers)),
@@ -86,7 +69,7 @@ def test_levels_are_summed():
 
 
 def test_all_zero_groups_give_finite_loss_and_gradient():
-    student, teacher = _levels(SIZES['multiple'], dtype=torch.float32)
+    student, teacher = random_levels(SIZES['multiple'], dtype=torch.float32)
     student[:, 0] = 0.0
     zero = torch.zeros_like(student, requires_grad=True)
     for level_s in (student.requires_grad_(), zero):
@@ -96,7 +79,7 @@ def test_all_zero_groups_give_finite_loss_and_gradient():
 
 
 def test_autocast_bfloat16_computes_in_float32():
-    student, teacher = _levels(SIZES['rounded'], dtype=torch.float32)
+    student, teacher = random_levels(SIZES['rounded'], dtype=torch.float32)
     loss_fn = MMDLoss(1.0, PATCH)
     with torch.autocast(device_type='cpu', dtype=torch.bfloat16):
         loss = loss_fn(student.bfloat16(), teacher.bfloat16())
@@ -106,7 +89,7 @@ def test_autocast_bfloat16_computes_in_float32():
 
 
 def test_errors():
-    student, teacher = _levels(SIZES['multiple'])
+    student, teacher = random_levels(SIZES['multiple'])
     with pytest.raises(ValueError, match='(?s)channel mismatch.*ConvModuleConnector'):
         MMDLoss(1.0, PATCH)(student, teacher[:, :2])
     with pytest.raises(ValueError, match='same groups and rows'):

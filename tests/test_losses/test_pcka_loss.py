@@ -9,30 +9,10 @@ import mmrazor_relkd  # noqa: F401  (compat shims + registration, before mmrazor
 from mmrazor.registry import MODELS
 from mmrazor_relkd.functional.patch_cka import patch_cka, patch_groups
 from mmrazor_relkd.models.losses.pcka_loss import PCKALoss
-from pcka_reference import reference_groups, reference_pcka_loss
+from pcka_reference import (PATCH, REDUCES, SIZES, loss_and_grad, random_levels,
+                            reference_groups, reference_pcka_loss)
 
-REDUCES = ('channel', 'batch', 'spatial')
 OPTIONS = list(itertools.product([False, True], [False, True]))  # (centered, row_norm)
-PATCH = (2, 3)
-# (student, teacher) spatial sizes: multiples of the patch; not multiples and
-# different sizes that round up to the same 4 x 6 grid.
-SIZES = {'multiple': ((4, 6), (4, 6)), 'rounded': ((3, 5), (4, 4))}
-
-
-def _levels(sizes, batch=2, channels=3, seed=0, dtype=torch.float64):
-    """Student / teacher levels, the student correlated with the teacher."""
-    gen = torch.Generator().manual_seed(seed)
-    (hs, ws), (ht, wt) = sizes
-    teacher = torch.randn(batch, channels, ht, wt, generator=gen, dtype=dtype) + 0.3
-    student = torch.randn(batch, channels, hs, ws, generator=gen, dtype=dtype) + 0.3
-    return student, teacher
-
-
-def _loss_and_grad(loss_fn, student, teacher):
-    student = student.detach().clone().requires_grad_()
-    loss = loss_fn(student, teacher)
-    (grad, ) = torch.autograd.grad(loss, student)
-    return loss, grad
 
 
 def test_built_from_registry_with_authors_defaults():
@@ -45,7 +25,7 @@ def test_built_from_registry_with_authors_defaults():
 @pytest.mark.parametrize('reduce', REDUCES)
 @pytest.mark.parametrize('size', SIZES)
 def test_arrangement_matches_patch_by_patch_reference(reduce, size):
-    student, _ = _levels(SIZES[size])
+    student, _ = random_levels(SIZES[size])
     expected = torch.stack(reference_groups(student, PATCH, reduce))
     torch.testing.assert_close(patch_groups(student, PATCH, reduce), expected)
 
@@ -56,11 +36,11 @@ def test_arrangement_matches_patch_by_patch_reference(reduce, size):
 @pytest.mark.parametrize('size', SIZES)
 def test_value_and_gradient_match_reference(reduce, centered, row_norm, inter_weight,
                                             size):
-    student, teacher = _levels(SIZES[size])
+    student, teacher = random_levels(SIZES[size])
     loss_fn = PCKALoss(loss_weight=2.5, inter_weight=inter_weight, patch_size=PATCH,
                        reduce=reduce, row_norm=row_norm, centered=centered)
-    loss, grad = _loss_and_grad(loss_fn, student, teacher)
-    ref, ref_grad = _loss_and_grad(
+    loss, grad = loss_and_grad(loss_fn, student, teacher)
+    ref, ref_grad = loss_and_grad(
         lambda s, t: reference_pcka_loss([s], [t], 2.5, inter_weight, PATCH, reduce,
                                          centered, row_norm), student, teacher)
     torch.testing.assert_close(loss, ref)
@@ -70,11 +50,11 @@ def test_value_and_gradient_match_reference(reduce, centered, row_norm, inter_we
 @pytest.mark.parametrize('reduce', REDUCES)
 @pytest.mark.parametrize('centered,row_norm', [(False, False), (True, True)])
 def test_batch_of_one(reduce, centered, row_norm):
-    student, teacher = _levels(SIZES['rounded'], batch=1)
+    student, teacher = random_levels(SIZES['rounded'], batch=1)
     loss_fn = PCKALoss(loss_weight=1.0, inter_weight=1.0, patch_size=PATCH, reduce=reduce,
                        row_norm=row_norm, centered=centered)
-    loss, grad = _loss_and_grad(loss_fn, student, teacher)
-    ref, ref_grad = _loss_and_grad(
+    loss, grad = loss_and_grad(loss_fn, student, teacher)
+    ref, ref_grad = loss_and_grad(
         lambda s, t: reference_pcka_loss([s], [t], 1.0, 1.0, PATCH, reduce, centered,
                                          row_norm), student, teacher)
     torch.testing.assert_close(loss, ref)
@@ -83,8 +63,8 @@ def test_batch_of_one(reduce, centered, row_norm):
 
 def test_levels_are_summed_and_default_matches_authors_setting():
     """Defaults (16 x 16, channel, uncentered, weight 10) on two FPN-like levels."""
-    student_0, teacher_0 = _levels(((20, 35), (20, 35)), channels=4, seed=1)
-    student_1, teacher_1 = _levels(((10, 18), (10, 18)), channels=4, seed=2)
+    student_0, teacher_0 = random_levels(((20, 35), (20, 35)), channels=4, seed=1)
+    student_1, teacher_1 = random_levels(((10, 18), (10, 18)), channels=4, seed=2)
     loss_fn = PCKALoss()
     total = loss_fn((student_0, student_1), [teacher_0, teacher_1])
     torch.testing.assert_close(total, loss_fn(student_0, teacher_0) +
@@ -97,7 +77,7 @@ def test_levels_are_summed_and_default_matches_authors_setting():
 @pytest.mark.parametrize('reduce', REDUCES)
 @pytest.mark.parametrize('centered,row_norm', OPTIONS)
 def test_gradcheck(reduce, centered, row_norm):
-    student, teacher = _levels(SIZES['rounded'], channels=2)
+    student, teacher = random_levels(SIZES['rounded'], channels=2)
     student.requires_grad_()
     loss_fn = PCKALoss(loss_weight=1.0, inter_weight=0.5, patch_size=PATCH, reduce=reduce,
                        row_norm=row_norm, centered=centered)
@@ -107,7 +87,7 @@ def test_gradcheck(reduce, centered, row_norm):
 @pytest.mark.parametrize('reduce', REDUCES)
 @pytest.mark.parametrize('centered,row_norm', OPTIONS)
 def test_identical_inputs_give_zero_loss_and_scaling_is_ignored(reduce, centered, row_norm):
-    student, teacher = _levels(SIZES['rounded'])
+    student, teacher = random_levels(SIZES['rounded'])
     loss_fn = PCKALoss(loss_weight=2.0, inter_weight=1.0, patch_size=PATCH, reduce=reduce,
                        row_norm=row_norm, centered=centered)
     zero = torch.zeros((), dtype=torch.float64)
@@ -120,7 +100,7 @@ def test_identical_inputs_give_zero_loss_and_scaling_is_ignored(reduce, centered
 def test_batch_reduce_is_invariant_to_an_orthogonal_channel_rotation(centered, row_norm):
     """reduce='batch' columns are (channel, pixel): rotating the channels of one side
     is an orthogonal map of the columns, which leaves the patch Gram matrix as is."""
-    student, teacher = _levels(SIZES['rounded'], channels=4)
+    student, teacher = random_levels(SIZES['rounded'], channels=4)
     rotation, _ = torch.linalg.qr(torch.randn(4, 4, dtype=torch.float64,
                                               generator=torch.Generator().manual_seed(3)))
     rotated = torch.einsum('dc,bchw->bdhw', rotation, student)
@@ -133,7 +113,7 @@ def test_batch_reduce_is_invariant_to_an_orthogonal_channel_rotation(centered, r
 
 @pytest.mark.parametrize('reduce', REDUCES)
 def test_all_zero_group_and_constant_map_give_finite_loss_and_gradient(reduce):
-    student, teacher = _levels(SIZES['multiple'], dtype=torch.float32)
+    student, teacher = random_levels(SIZES['multiple'], dtype=torch.float32)
     student[:, 0] = 0.0  # all-zero channel: an all-zero group for reduce='channel'
     teacher[0] = 0.0  # all-zero image: an all-zero group for reduce='batch'
     for centered, level_s in ((False, student), (True, torch.full_like(student, 2.5))):
@@ -150,7 +130,7 @@ def test_all_zero_group_and_constant_map_give_finite_loss_and_gradient(reduce):
 
 
 def test_zero_channel_counts_as_zero_alignment():
-    student, teacher = _levels(SIZES['multiple'])
+    student, teacher = random_levels(SIZES['multiple'])
     student[:, 1] = 0.0
     loss = PCKALoss(loss_weight=1.0, patch_size=PATCH)(student, teacher)
     others = [0, 2]
@@ -162,7 +142,7 @@ def test_zero_channel_counts_as_zero_alignment():
 
 @pytest.mark.parametrize('inter_weight', [0.0, 1.0])
 def test_autocast_bfloat16_computes_in_float32(inter_weight):
-    student, teacher = _levels(SIZES['rounded'], dtype=torch.float32)
+    student, teacher = random_levels(SIZES['rounded'], dtype=torch.float32)
     conv = torch.nn.Conv2d(3, 3, 1)
     loss_fn = PCKALoss(inter_weight=inter_weight, patch_size=PATCH)
     with torch.autocast(device_type='cpu', dtype=torch.bfloat16):
@@ -177,7 +157,7 @@ def test_autocast_bfloat16_computes_in_float32(inter_weight):
 
 
 def test_float64_stays_float64_and_teacher_gets_no_gradient():
-    student, teacher = _levels(SIZES['rounded'])
+    student, teacher = random_levels(SIZES['rounded'])
     student.requires_grad_()
     teacher.requires_grad_()
     loss = PCKALoss(inter_weight=1.0, patch_size=PATCH)(student, teacher)
@@ -187,7 +167,7 @@ def test_float64_stays_float64_and_teacher_gets_no_gradient():
 
 
 def test_functional_returns_inter_only_when_asked():
-    student, teacher = _levels(SIZES['rounded'])
+    student, teacher = random_levels(SIZES['rounded'])
     intra, inter = patch_cka(student, teacher, PATCH)
     assert inter is None and intra.shape == ()
     intra_2, inter = patch_cka(student, teacher, PATCH, inter=True)
@@ -196,13 +176,13 @@ def test_functional_returns_inter_only_when_asked():
 
 
 def test_single_patch_level_warns():
-    student, teacher = _levels(((2, 3), (2, 3)))
+    student, teacher = random_levels(((2, 3), (2, 3)))
     with pytest.warns(UserWarning, match='single .* patch'):
         PCKALoss(patch_size=PATCH)(student, teacher)
 
 
 def test_errors_name_the_problem_and_the_fix():
-    student, teacher = _levels(SIZES['multiple'])
+    student, teacher = random_levels(SIZES['multiple'])
     loss_fn = PCKALoss(patch_size=PATCH)
     with pytest.raises(ValueError, match=r"(?s)channel mismatch.*3 channels.*teacher 5.*"
                        r"ConvModuleConnector', in_channel=3, out_channel=5"):
