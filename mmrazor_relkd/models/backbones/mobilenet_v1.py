@@ -7,6 +7,8 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
+from .stage_outputs import checked_out_indices, stage_outputs
+
 
 @MODELS.register_module()
 class MobileNetV1(BaseBackbone):
@@ -37,10 +39,7 @@ class MobileNetV1(BaseBackbone):
                      dict(type='Constant', val=1, layer='_BatchNorm')
                  ]) -> None:
         super().__init__(init_cfg)
-        if any(i not in range(4) for i in out_indices):
-            raise ValueError(
-                f'MobileNetV1 has stages 0-3; got out_indices={out_indices}.')
-        self.out_indices = tuple(out_indices)
+        self.out_indices = checked_out_indices('MobileNetV1', out_indices, 4)
         stem_channels = int(32 * widen_factor)
         in_channels = int(64 * widen_factor)
         self.stem = nn.Sequential(
@@ -61,10 +60,4 @@ class MobileNetV1(BaseBackbone):
             self.stages.append(nn.Sequential(*convs))
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        x = self.stem(x)
-        outs = []
-        for stage_idx, stage in enumerate(self.stages):
-            x = stage(x)
-            if stage_idx in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        return stage_outputs(self.stem(x), self.stages, self.out_indices)

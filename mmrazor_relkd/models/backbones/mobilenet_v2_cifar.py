@@ -8,6 +8,8 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
+from .stage_outputs import checked_out_indices, stage_outputs
+
 
 class InvertedResidualCIFAR(BaseModule):
     """1x1 expansion - 3x3 depthwise - linear 1x1 projection, plus the input when
@@ -69,10 +71,8 @@ class MobileNetV2CIFAR(BaseBackbone):
                      dict(type='Constant', val=1, layer='_BatchNorm')
                  ]) -> None:
         super().__init__(init_cfg)
-        if any(i not in range(8) for i in out_indices):
-            raise ValueError(f'MobileNetV2CIFAR has outputs 0-7; got '
-                             f'out_indices={out_indices}.')
-        self.out_indices = tuple(out_indices)
+        self.out_indices = checked_out_indices('MobileNetV2CIFAR', out_indices, 8,
+                                               unit='outputs')
         in_channels = int(32 * widen_factor)
         self.stem = ConvModule(
             3, in_channels, 3, stride=2, padding=1, bias=False,
@@ -95,10 +95,4 @@ class MobileNetV2CIFAR(BaseBackbone):
                        bias=False, norm_cfg=norm_cfg))
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        x = self.stem(x)
-        outs = []
-        for layer_idx, layer in enumerate(self.layers):
-            x = layer(x)
-            if layer_idx in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        return stage_outputs(self.stem(x), self.layers, self.out_indices)

@@ -11,6 +11,8 @@ from mmpretrain.models.utils import channel_shuffle
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
+from .stage_outputs import checked_out_indices, stage_outputs
+
 
 class ShuffleBottleneckCIFAR(BaseModule):
     """1x1 group conv - shuffle - 3x3 depthwise conv - 1x1 group conv, then add the
@@ -86,10 +88,7 @@ class ShuffleNetV1CIFAR(BaseBackbone):
         if groups not in self.arch_settings:
             raise ValueError(f'ShuffleNetV1CIFAR groups must be one of '
                              f'{sorted(self.arch_settings)}, got {groups}.')
-        if any(i not in range(3) for i in out_indices):
-            raise ValueError(f'ShuffleNetV1CIFAR has stages 0, 1, 2; got '
-                             f'out_indices={out_indices}.')
-        self.out_indices = tuple(out_indices)
+        self.out_indices = checked_out_indices('ShuffleNetV1CIFAR', out_indices, 3)
         self.stem = ConvModule(
             3, self.stem_channels, 1, bias=False, norm_cfg=norm_cfg)
         self.stages = nn.ModuleList()
@@ -111,10 +110,4 @@ class ShuffleNetV1CIFAR(BaseBackbone):
             self.stages.append(nn.Sequential(*units))
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        x = self.stem(x)
-        outs = []
-        for stage_idx, stage in enumerate(self.stages):
-            x = stage(x)
-            if stage_idx in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        return stage_outputs(self.stem(x), self.stages, self.out_indices)

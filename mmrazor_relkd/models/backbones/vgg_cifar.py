@@ -7,6 +7,8 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
+from .stage_outputs import checked_out_indices
+
 
 @MODELS.register_module()
 class VGGCIFAR(BaseBackbone):
@@ -49,10 +51,7 @@ class VGGCIFAR(BaseBackbone):
         if depth not in self.arch_settings:
             raise ValueError(f'VGGCIFAR depth must be one of '
                              f'{sorted(self.arch_settings)}, got {depth}.')
-        if any(i not in range(5) for i in out_indices):
-            raise ValueError(
-                f'VGGCIFAR has stages 0-4; got out_indices={out_indices}.')
-        self.out_indices = tuple(out_indices)
+        self.out_indices = checked_out_indices('VGGCIFAR', out_indices, 5)
         self.stages = nn.ModuleList()
         in_channels = 3
         for num_convs, out_channels in zip(self.arch_settings[depth],

@@ -9,6 +9,8 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
+from .stage_outputs import checked_out_indices
+
 
 class PreActBasicBlock(BaseModule):
     """BN-ReLU-conv3x3-BN-ReLU-(dropout)-conv3x3 with an identity or 1x1 shortcut.
@@ -74,12 +76,9 @@ class WideResNetCIFAR(BaseBackbone):
             raise ValueError(
                 f'WideResNetCIFAR needs depth = 6n + 4 with n >= 1 (e.g. 16, 28, '
                 f'40), got {depth}.')
-        if any(i not in range(3) for i in out_indices):
-            raise ValueError(
-                f'WideResNetCIFAR has stages 0, 1, 2; got out_indices={out_indices}.')
         blocks_per_stage = (depth - 4) // 6
         channels = [16 * widen_factor, 32 * widen_factor, 64 * widen_factor]
-        self.out_indices = tuple(out_indices)
+        self.out_indices = checked_out_indices('WideResNetCIFAR', out_indices, 3)
         self.stem = nn.Conv2d(3, 16, 3, padding=1, bias=False)
         self.stages = nn.ModuleList()
         in_channels = 16
