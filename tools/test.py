@@ -3,11 +3,9 @@
 Mirrors mmrazor's / mmdet's ``tools/test.py``.
 """
 import argparse
-import os
-import os.path as osp
 
 import mmrazor_relkd  # noqa: F401  (first: makes mmrazor importable on torch >= 2)
-from mmengine.config import Config, DictAction
+from common_args import add_common_args, load_config, parse_common
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from mmrazor.utils import register_all_modules
@@ -17,30 +15,15 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument('--out', help='dump the predictions to this pickle file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of the config, xxx=yyy format')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parse_common(parser)
 
 
 def main() -> None:
     args = parse_args()
     register_all_modules(False)
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args)
     cfg.load_from = args.checkpoint
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):

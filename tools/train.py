@@ -4,11 +4,10 @@ Mirrors mmrazor's / mmdet's ``tools/train.py``; ``import mmrazor_relkd`` applies
 compatibility shims and registers the plugin before mmrazor is imported.
 """
 import argparse
-import os
-import os.path as osp
 
 import mmrazor_relkd  # noqa: F401  (first: makes mmrazor importable on torch >= 2)
-from mmengine.config import Config, DictAction
+from common_args import add_common_args, load_config, parse_common
+from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from mmrazor.utils import register_all_modules
@@ -17,7 +16,7 @@ from mmrazor.utils import register_all_modules
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    add_common_args(parser)
     parser.add_argument('--amp', action='store_true',
                         help='enable automatic mixed precision training')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -25,27 +24,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the given checkpoint, or from the latest one '
                         'in the work dir when no path is given')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of the config, xxx=yyy format')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_common(parser)
 
 
 def build_config(args: argparse.Namespace) -> Config:
     """The config with the command line's overrides applied."""
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args)
     if args.amp:
         optim_type = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_type == 'AmpOptimWrapper':
