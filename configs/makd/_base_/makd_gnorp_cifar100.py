@@ -10,23 +10,11 @@
 # The teachers are trained with configs/rcka/cifar100/teachers/ (no OpenMMLab
 # checkpoints exist for this model family); a pair config sets architecture, teacher
 # and teacher_ckpt.
-_base_ = ['../../rcka/cifar100/_base_/distill_cifar100.py']
-
-train_dataloader = dict(batch_size=64)
-optim_wrapper = dict(optimizer=dict(lr=0.05))
-auto_scale_lr = dict(base_batch_size=64)
+_base_ = ['../../_base_/distill/gnorp_neck_cifar100.py']
 
 model = dict(
-    type='GNoRPDistill',
-    gnorp=dict(ratio=3.5, feature=dict(recorder='feat', data_idx=-1)),
     distiller=dict(
-        type='ConfigurableDistiller',
-        student_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
-        teacher_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
         distill_losses=dict(
             loss_makd=dict(
                 type='AffinityLoss', affinity='cs', normalize='l2', loss='sl1')),
-        loss_forward_mappings=dict(
-            loss_makd=dict(
-                preds_S=dict(from_student=True, recorder='feat', data_idx=-1),
-                preds_T=dict(from_student=False, recorder='feat', data_idx=-1)))))
+        loss_forward_mappings=dict(loss_makd=_base_.neck_features)))
