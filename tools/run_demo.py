@@ -57,6 +57,13 @@ def data_options(task: Task, data_root: str, extra: Sequence[str] = ()) -> List[
     return ['--cfg-options', *opts, *extra]
 
 
+def dataset_complete(data: Path) -> bool:
+    """Whether ``data`` holds a generated shapes dataset with both tasks' files (a
+    dataset from before the classification crops existed is regenerated)."""
+    return all((data / name).exists() for name in (
+        'annotations/instances_val.json', 'annotations/cls_val.txt', 'crops/val'))
+
+
 def latest_scalars(work_dir: Path) -> List[Dict]:
     """Records of the newest run's ``vis_data/scalars.json`` in ``work_dir``."""
     runs = sorted(work_dir.glob('*/vis_data/scalars.json'))
@@ -134,7 +141,7 @@ def main() -> None:
     args = parser.parse_args()
     os.chdir(REPO)
     root = Path(args.work_dir).resolve()
-    if not (Path(args.data) / 'annotations' / 'instances_val.json').exists():
+    if not dataset_complete(Path(args.data)):
         from mmrazor_relkd.datasets import generate_shapes_dataset
         print(f'[demo] generating the shapes dataset in {args.data}')
         generate_shapes_dataset(args.data)

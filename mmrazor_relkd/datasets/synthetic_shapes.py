@@ -5,8 +5,10 @@ serves two tasks:
 
 * detection: COCO-format ``annotations/instances_{train,val}.json`` that mmdet's
   ``CocoDataset`` and ``CocoMetric`` (pycocotools) read;
-* classification: ``annotations/cls_{train,val}.txt`` in mmpretrain ``CustomDataset``
-  format (``images/train/000001.png 2``), the label being the class of the largest shape.
+* classification: one square crop around each shape (a random margin of 10-40 % of its
+  longer side, so neighbouring shapes and background show at the borders), listed in
+  ``annotations/cls_{train,val}.txt`` in mmpretrain ``CustomDataset`` format
+  (``crops/train/000001_0.png 2``).
 """
 import json
 from pathlib import Path
@@ -89,6 +91,16 @@ def render_image(rng: np.random.Generator, size: int
     return img, labels, boxes
 
 
+def crop_box(rng: np.random.Generator, box: Box, size: int) -> Tuple[int, int, int, int]:
+    """A square around ``box``, its side 1.2-1.8 times the box's longer side (at most
+    the image), shifted to lie inside the ``size`` x ``size`` image."""
+    x1, y1, x2, y2 = box
+    side = min(size, int(round(max(x2 - x1, y2 - y1) * rng.uniform(1.2, 1.8))))
+    left = int(np.clip(round((x1 + x2 - side) / 2), 0, size - side))
+    top = int(np.clip(round((y1 + y2 - side) / 2), 0, size - side))
+    return left, top, left + side, top + side
+
+
 def _coco_json(records: Sequence[Dict], size: int) -> Dict:
     images, annotations = [], []
     for image_id, rec in enumerate(records, start=1):
@@ -114,18 +126,20 @@ def generate_shapes_dataset(out_dir: str, num_train: int = 512, num_val: int = 1
     (root / 'annotations').mkdir(parents=True, exist_ok=True)
     for split_idx, (split, count) in enumerate((('train', num_train), ('val', num_val))):
         (root / 'images' / split).mkdir(parents=True, exist_ok=True)
-        records = []
+        (root / 'crops' / split).mkdir(parents=True, exist_ok=True)
+        records, crop_lines = [], []
         for index in range(count):
             rng = np.random.default_rng([seed, split_idx, index])
             img, labels, boxes = render_image(rng, image_size)
             file_name = f'images/{split}/{index:06d}.png'
             img.save(root / file_name)
             records.append(dict(file_name=file_name, labels=labels, boxes=boxes))
+            crop_rng = np.random.default_rng([seed, split_idx, index, 1])
+            for k, (label, box) in enumerate(zip(labels, boxes)):
+                crop_name = f'crops/{split}/{index:06d}_{k}.png'
+                img.crop(crop_box(crop_rng, box, image_size)).save(root / crop_name)
+                crop_lines.append(f'{crop_name} {label}\n')
         coco = _coco_json(records, image_size)
         (root / 'annotations' / f'instances_{split}.json').write_text(json.dumps(coco))
-        lines = []
-        for rec in records:
-            areas = [(x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in rec['boxes']]
-            lines.append(f"{rec['file_name']} {rec['labels'][int(np.argmax(areas))]}\n")
-        (root / 'annotations' / f'cls_{split}.txt').write_text(''.join(lines))
+        (root / 'annotations' / f'cls_{split}.txt').write_text(''.join(crop_lines))
     return root

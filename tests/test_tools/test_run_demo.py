@@ -59,3 +59,14 @@ def test_data_options_point_every_loader_at_the_data():
     for task in run_demo.TASKS:
         for config in (task.teacher, task.student, task.distill):
             assert (REPO / config).exists(), config
+
+
+def test_dataset_complete_needs_both_tasks(tmp_path):
+    from mmrazor_relkd.datasets import generate_shapes_dataset
+    assert not run_demo.dataset_complete(tmp_path)
+    generate_shapes_dataset(str(tmp_path), num_train=2, num_val=2, image_size=32)
+    assert run_demo.dataset_complete(tmp_path)
+    for crop in (tmp_path / 'crops' / 'val').iterdir():
+        crop.unlink()
+    (tmp_path / 'crops' / 'val').rmdir()
+    assert not run_demo.dataset_complete(tmp_path)

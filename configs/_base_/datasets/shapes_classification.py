@@ -1,5 +1,6 @@
-# The embedded synthetic "shapes" dataset for mmpretrain: the detection images, each
-# labelled with the class of its largest shape. Generate it with
+# The embedded synthetic "shapes" dataset for mmpretrain: a square crop around each
+# shape of the detection images (neighbouring shapes and background show at the
+# borders), labelled with the shape's class. Generate it with
 # `python tools/generate_shapes_dataset.py --out data/shapes`.
 dataset_type = 'mmpretrain.CustomDataset'
 data_root = 'data/shapes/'
