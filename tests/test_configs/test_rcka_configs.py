@@ -90,15 +90,16 @@ def _load(path: str) -> Config:
     return Config.fromfile(path)
 
 
-def _assert_distiller_is(distiller: Dict, method: str) -> None:
-    """The method's losses (alpha = beta = 5) and only the recorders it reads."""
+def _assert_distiller_is(distiller: Dict, method: str, lcka: Dict = LCKA) -> None:
+    """The method's losses (alpha = beta = 5; ``lcka``, the LCKA loss config) and only
+    the recorders it reads."""
     losses, mappings, recorders = {}, {}, {}
     if method in ('fcka', 'rcka'):
         losses['loss_fcka'] = FCKA
         mappings['loss_fcka'] = FEATURE_MAPPING
         recorders['feat'] = FEATURE_RECORDER
     if method in ('lcka', 'rcka'):
-        losses['loss_lcka'] = LCKA
+        losses['loss_lcka'] = lcka
         mappings['loss_lcka'] = LOGIT_MAPPING
         recorders['logits'] = LOGIT_RECORDER
     assert distiller.type == 'ConfigurableDistiller'
@@ -234,7 +235,8 @@ def test_shapes_trio_distills_the_teacher_config_into_the_student_config():
     distill = _load(SHAPES_DISTILL)
 
     _assert_is_distillation(distill)
-    _assert_distiller_is(distill.model.distiller, 'rcka')
+    # 4 classes: the toy pair softens the logits (see the config's comment)
+    _assert_distiller_is(distill.model.distiller, 'rcka', lcka=dict(LCKA, tau=4.0))
     assert distill.model.architecture == student.model
     assert distill.model.teacher == teacher.model
     assert teacher.model.backbone == dict(type='ResNetCIFAR6n2', depth=20)

@@ -1,10 +1,10 @@
 # KDA before the last FC layer for the toy classification pair on the embedded "shapes"
 # data set: the ResNet-20 teacher of configs/rcka/shapes/resnet20_1xb32_shapes.py (train
 # it first) to the ResNet-8 student, whose baseline alone is
-# configs/rcka/shapes/resnet8_1xb32_shapes.py; same data and 30-epoch schedule, KDA active
+# configs/rcka/shapes/resnet8_1xb32_shapes.py; same data and 20-epoch schedule, KDA active
 # after the 5 warm-up epochs (4 classes: 4 landmarks).
 _base_ = [
-    '../../rcka/shapes/_base_/shapes_cls_30e.py', '../_base_/kda_models.py',
+    '../../rcka/shapes/_base_/shapes_cls_20e.py', '../_base_/kda_models.py',
     '../_base_/kda_distill.py'
 ]
 
@@ -13,7 +13,7 @@ model = dict(
         _base_.data_preprocessor, type='mmpretrain.ClsDataPreprocessor'),
     architecture=_base_.shapes_classifiers.resnet8,
     teacher=_base_.shapes_classifiers.resnet20,
-    teacher_ckpt='work_dirs/resnet20_1xb32_shapes/epoch_30.pth',
+    teacher_ckpt='work_dirs/resnet20_1xb32_shapes/epoch_20.pth',
     distiller=_base_.kda_distillers.shapes.resnet8.before_fc)
 
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
