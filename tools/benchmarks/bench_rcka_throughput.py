@@ -23,18 +23,17 @@ Example::
 """
 import argparse
 import copy
-import statistics
-import time
 from functools import partial
-from typing import Callable, Dict, List, Tuple
+from typing import Dict, Tuple
 
 import torch
-from torch import Tensor
 
 import mmrazor_relkd  # noqa: F401  (compat shims + registration, before mmrazor)
 from mmengine.optim import OptimWrapper
 from mmpretrain.structures import DataSample
 from mmrazor.registry import MODELS
+
+from distill_timing import distill_losses_step, interleaved_medians
 
 RECORDERS = dict(
     student_recorders=dict(
@@ -106,60 +105,6 @@ def synthetic_batch(args: argparse.Namespace) -> dict:
                 data_samples=[DataSample().set_gt_label(label) for label in labels])
 
 
-def _sync(device: str) -> None:
-    if device.startswith('cuda'):
-        torch.cuda.synchronize(device)
-
-
-def seconds_per_call(fn: Callable[[], object], device: str) -> float:
-    """Wall-clock seconds of one ``fn()``, the device synchronised around it."""
-    _sync(device)
-    start = time.perf_counter()
-    fn()
-    _sync(device)
-    return time.perf_counter() - start
-
-
-def interleaved_medians(calls: Dict[str, Callable[[], object]], repeats: int,
-                        device: str) -> Dict[str, float]:
-    """Median seconds per call; the methods alternate call by call (ABBA order) so
-    that a drifting machine load hits all of them alike."""
-    times: Dict[str, List[float]] = {name: [] for name in calls}
-    for repeat in range(repeats):
-        order = list(calls) if repeat % 2 == 0 else list(reversed(list(calls)))
-        for name in order:
-            times[name].append(seconds_per_call(calls[name], device))
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
-Records = Dict[Tuple[str, bool], Tensor]
-
-
-def recorded_tensors(algorithm: torch.nn.Module) -> Records:
-    """``(recorder, from_student) -> tensor`` of the last training step; student
-    tensors become leaves that require grad."""
-    records = {}
-    for from_student, manager in ((True, algorithm.distiller.student_recorders),
-                                  (False, algorithm.distiller.teacher_recorders)):
-        for name, recorder in manager.recorders.items():
-            data = recorder.get_record_data().detach().clone()
-            records[name, from_student] = data.requires_grad_(from_student)
-    return records
-
-
-def distill_losses_step(algorithm: torch.nn.Module, records: Records) -> Callable[[], None]:
-    """Forward + backward of the algorithm's distillation losses alone on ``records``."""
-    distiller = algorithm.distiller
-
-    def step() -> None:
-        total = sum(
-            loss(**{arg: records[record['recorder'], record['from_student']]
-                    for arg, record in distiller.loss_forward_mappings[name].items()})
-            for name, loss in distiller.distill_losses.items())
-        total.backward()
-    return step
-
-
 def run(args: argparse.Namespace) -> Tuple[Dict[str, float], Dict[str, float]]:
     """Median seconds per training iteration and per distillation-loss step."""
     batch = synthetic_batch(args)
@@ -171,7 +116,7 @@ def run(args: argparse.Namespace) -> Tuple[Dict[str, float], Dict[str, float]]:
         iterations[method] = partial(algorithm.train_step, batch, optim_wrapper)
         for _ in range(args.warmup):
             iterations[method]()
-        loss_steps[method] = distill_losses_step(algorithm, recorded_tensors(algorithm))
+        loss_steps[method] = distill_losses_step(algorithm)
     iteration_seconds = interleaved_medians(iterations, args.iters, args.device)
     loss_seconds = interleaved_medians(loss_steps, args.loss_repeats, args.device)
     return iteration_seconds, loss_seconds
