@@ -8,7 +8,7 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
-from .stage_outputs import checked_out_indices, stage_outputs
+from .stage_outputs import CONV_BN_INIT_CFG, checked_out_indices, stage_outputs
 
 
 class InvertedResidualCIFAR(BaseModule):
@@ -66,10 +66,7 @@ class MobileNetV2CIFAR(BaseBackbone):
                  expand_ratio: int = 6,
                  out_indices: Sequence[int] = (7, ),
                  norm_cfg: dict = dict(type='BN'),
-                 init_cfg: Optional[List[dict]] = [
-                     dict(type='Kaiming', layer='Conv2d'),
-                     dict(type='Constant', val=1, layer='_BatchNorm')
-                 ]) -> None:
+                 init_cfg: Optional[List[dict]] = CONV_BN_INIT_CFG) -> None:
         super().__init__(init_cfg)
         self.out_indices = checked_out_indices('MobileNetV2CIFAR', out_indices, 8,
                                                unit='outputs')

@@ -11,7 +11,7 @@ from mmpretrain.models.utils import channel_shuffle
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
-from .stage_outputs import checked_out_indices, stage_outputs
+from .stage_outputs import CONV_BN_INIT_CFG, checked_out_indices, stage_outputs
 
 
 class ShuffleBottleneckCIFAR(BaseModule):
@@ -80,10 +80,7 @@ class ShuffleNetV1CIFAR(BaseBackbone):
                  groups: int = 3,
                  out_indices: Sequence[int] = (2, ),
                  norm_cfg: dict = dict(type='BN'),
-                 init_cfg: Optional[List[dict]] = [
-                     dict(type='Kaiming', layer='Conv2d'),
-                     dict(type='Constant', val=1, layer='_BatchNorm')
-                 ]) -> None:
+                 init_cfg: Optional[List[dict]] = CONV_BN_INIT_CFG) -> None:
         super().__init__(init_cfg)
         if groups not in self.arch_settings:
             raise ValueError(f'ShuffleNetV1CIFAR groups must be one of '

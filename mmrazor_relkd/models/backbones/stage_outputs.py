@@ -1,7 +1,15 @@
-"""What the staged backbones of this package share: ``out_indices`` handling."""
-from typing import Sequence, Tuple
+"""What the staged backbones of this package share: the default initialisation,
+``out_indices`` handling and the stage loop."""
+from typing import List, Sequence, Tuple
 
 from torch import Tensor, nn
+
+#: Default ``init_cfg`` of the backbones: Kaiming for convolutions, BN weights 1
+#: (mmengine's ``BaseModule`` deep-copies it, so sharing the list is safe).
+CONV_BN_INIT_CFG: List[dict] = [
+    dict(type='Kaiming', layer='Conv2d'),
+    dict(type='Constant', val=1, layer='_BatchNorm')
+]
 
 
 def checked_out_indices(backbone: str, out_indices: Sequence[int], num_outputs: int,

@@ -7,7 +7,7 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
-from .stage_outputs import checked_out_indices
+from .stage_outputs import CONV_BN_INIT_CFG, checked_out_indices
 
 
 @MODELS.register_module()
@@ -43,10 +43,7 @@ class VGGCIFAR(BaseBackbone):
                  depth: int,
                  out_indices: Sequence[int] = (4, ),
                  norm_cfg: dict = dict(type='BN'),
-                 init_cfg: Optional[List[dict]] = [
-                     dict(type='Kaiming', layer='Conv2d'),
-                     dict(type='Constant', val=1, layer='_BatchNorm')
-                 ]) -> None:
+                 init_cfg: Optional[List[dict]] = CONV_BN_INIT_CFG) -> None:
         super().__init__(init_cfg)
         if depth not in self.arch_settings:
             raise ValueError(f'VGGCIFAR depth must be one of '

@@ -9,7 +9,7 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
-from .stage_outputs import checked_out_indices
+from .stage_outputs import CONV_BN_INIT_CFG, checked_out_indices
 
 
 class PreActBasicBlock(BaseModule):
@@ -67,10 +67,7 @@ class WideResNetCIFAR(BaseBackbone):
                  drop_rate: float = 0.0,
                  out_indices: Sequence[int] = (2, ),
                  norm_cfg: dict = dict(type='BN'),
-                 init_cfg: Optional[List[dict]] = [
-                     dict(type='Kaiming', layer='Conv2d'),
-                     dict(type='Constant', val=1, layer='_BatchNorm')
-                 ]) -> None:
+                 init_cfg: Optional[List[dict]] = CONV_BN_INIT_CFG) -> None:
         super().__init__(init_cfg)
         if depth < 10 or (depth - 4) % 6 != 0:
             raise ValueError(
