@@ -34,13 +34,7 @@ def _config(path: Path) -> Config:
     return Config.fromfile(str(path))
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Batches of two run fastest on one thread (and the machine is shared)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 def _without_ensemble_checkpoints(cfg: Config) -> dict:

@@ -4,43 +4,14 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 import mmrazor_relkd  # noqa: F401  (compat shims + registration, before mmrazor)
-from mmengine.model import BaseModel
 from mmrazor.registry import MODELS
 from mmrazor_relkd.models.distillers.gnorp_distill import GNoRPDistill, GNoRPWeight
+from toy_classifier import ToyClassifier
 
 
-class ToyClassifier(BaseModel):
-    """backbone -> neck (the penultimate features z) -> linear head; ``data_samples``
-    are plain label tensors."""
-
-    def __init__(self, in_dim: int = 6, feat_dim: int = 5, num_classes: int = 3) -> None:
-        super().__init__()
-        self.backbone = nn.Sequential(nn.Linear(in_dim, 16), nn.ReLU(),
-                                      nn.Linear(16, feat_dim))
-        self.neck = nn.Tanh()
-        self.head = nn.Linear(feat_dim, num_classes)
-
-    def extract_feat(self, inputs):
-        return (self.neck(self.backbone(inputs)), )
-
-    def forward(self, inputs, data_samples=None, mode='tensor'):
-        logits = self.head(self.extract_feat(inputs)[-1])
-        if mode == 'loss':
-            return dict(loss=F.cross_entropy(logits, data_samples))
-        return logits
-
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny matrices run fastest (and deterministically) on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 def _toy_data(seed: int, num: int = 32):
@@ -60,8 +31,8 @@ def _algorithm(gnorp: dict, seed: int = 0, distill_losses=None, mappings=None):
         for name in distill_losses}
     return MODELS.build(dict(
         type='GNoRPDistill',
-        architecture=ToyClassifier(feat_dim=5),
-        teacher=ToyClassifier(feat_dim=8),
+        architecture=ToyClassifier(feat_dim=5, hidden=16),
+        teacher=ToyClassifier(feat_dim=8, hidden=16),
         distiller=dict(
             type='ConfigurableDistiller',
             student_recorders=dict(feat=dict(type='ModuleOutputs', source='neck'),

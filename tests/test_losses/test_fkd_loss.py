@@ -4,14 +4,13 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 import mmrazor_relkd  # noqa: F401  (compat shims + registration, before mmrazor)
-from mmengine.model import BaseModel
 from mmrazor.registry import MODELS
 from mmrazor_relkd.functional.feature_kernel import feature_kernel, feature_kernel_distance
 from mmrazor_relkd.models.losses.fkd_loss import FKDLoss
+from toy_classifier import ToyClassifier
 
 
 def _features(seed: int = 0, batch: int = 5, dtype: torch.dtype = torch.float64):
@@ -162,29 +161,10 @@ def test_bad_input_raises():
 
 
 # ------------------------------------------------------- teacher ensemble end to end
-class _ToyClassifier(BaseModel):
-    """Linear feature extractor -> tanh neck -> linear head; labels as data_samples."""
-
-    def __init__(self, feat_dim: int, num_classes: int) -> None:
-        super().__init__()
-        self.backbone = nn.Linear(6, feat_dim)
-        self.neck = nn.Tanh()
-        self.head = nn.Linear(feat_dim, num_classes)
-
-    def extract_feat(self, inputs):
-        return (self.neck(self.backbone(inputs)), )
-
-    def forward(self, inputs, data_samples=None, mode='tensor'):
-        logits = self.head(self.extract_feat(inputs)[-1])
-        if mode == 'loss':
-            return dict(loss=F.cross_entropy(logits, data_samples))
-        return logits
-
-
 def _ensemble_distill(teachers, checkpoints=None):
     return MODELS.build(dict(
         type='SingleTeacherDistill',
-        architecture=_ToyClassifier(feat_dim=4, num_classes=5),
+        architecture=ToyClassifier(feat_dim=4, num_classes=5),
         teacher=dict(type='TeacherEnsemble', teachers=teachers, checkpoints=checkpoints),
         distiller=dict(
             type='ConfigurableDistiller',
@@ -201,8 +181,8 @@ def test_teacher_ensemble_feeds_fkd_across_label_spaces():
     student's labels) and feature sizes: the ensemble hands FKD one feature tensor per
     teacher and never gives them the student's labels."""
     torch.manual_seed(0)
-    teachers = [_ToyClassifier(feat_dim=3, num_classes=2),
-                _ToyClassifier(feat_dim=7, num_classes=3)]
+    teachers = [ToyClassifier(feat_dim=3, num_classes=2),
+                ToyClassifier(feat_dim=7, num_classes=3)]
     algorithm = _ensemble_distill(teachers)
     inputs = torch.randn(8, 6)
     labels = torch.arange(8) % 5  # labels 3, 4 exist for no teacher
@@ -220,17 +200,17 @@ def test_teacher_ensemble_feeds_fkd_across_label_spaces():
 
 def test_teacher_ensemble_loads_checkpoints_and_checks_config(tmp_path):
     torch.manual_seed(1)
-    trained = _ToyClassifier(feat_dim=3, num_classes=2)
+    trained = ToyClassifier(feat_dim=3, num_classes=2)
     path = tmp_path / 'teacher.pth'
     torch.save(dict(state_dict=trained.state_dict()), path)
-    algorithm = _ensemble_distill([_ToyClassifier(3, 2), _ToyClassifier(7, 3)],
+    algorithm = _ensemble_distill([ToyClassifier(3, 2), ToyClassifier(7, 3)],
                                   checkpoints=[str(path), None])
     loaded = algorithm.teacher.teachers[0]
     for name, value in trained.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[name], value)
 
     with pytest.raises(ValueError, match=r'2 checkpoints for 1 teachers.*\[None\] \* 1'):
-        _ensemble_distill([_ToyClassifier(3, 2)], checkpoints=[None, None])
+        _ensemble_distill([ToyClassifier(3, 2)], checkpoints=[None, None])
     with pytest.raises(ValueError, match='at least one teacher'):
         _ensemble_distill([])
     with pytest.raises(TypeError, match='no extract_feat'):

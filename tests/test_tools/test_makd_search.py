@@ -19,13 +19,7 @@ makd_search = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(makd_search)
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny convolutions run fastest (and deterministically) on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('single_thread')
 
 
 def _colour_dataset(num: int = 48, size: int = 16, classes: int = 3, seed: int = 0):
