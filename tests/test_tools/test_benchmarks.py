@@ -84,3 +84,52 @@ def test_bench_pcka_loop_baseline_matches_pcka_loss(benchmark_modules, term):
                                                    students, teachers, 'cpu')
     assert bench_pcka.max_relative([loss], [loop_loss])[1] < 1e-10
     assert bench_pcka.max_relative(grads, loop_grads)[1] < 1e-10
+
+
+@pytest.mark.parametrize('term', ['intra', 'inter'])
+def test_bench_pcka_floor_is_the_gram_work_of_pcka(benchmark_modules, term):
+    """The floor the loss is timed against computes exactly the products PCKA needs:
+    per channel, <K_S, K_T> of the patch Gram matrices (and ||S T^T||^2 with the inter
+    term), with the authors' patch layout, after the resize to the patch grid."""
+    import bench_pcka
+    students, teachers = bench_pcka.make_inputs([(16, 32), (13, 21)], 2, 3, 'cpu')
+    students = [s.detach().double().requires_grad_() for s in students]
+    teachers = [t.double() for t in teachers]
+    inter = term == 'inter'
+    floor = bench_pcka.make_loss('floor', term)(students, teachers)
+    expected = 0.0
+    p = bench_pcka.PATCH
+    for student, teacher in zip(students, teachers):
+        h, w = student.shape[-2:]
+        grid = (-(-h // p) * p, -(-w // p) * p)
+        s_map = torch.nn.functional.interpolate(student, size=grid, mode='bilinear')
+        t_map = torch.nn.functional.interpolate(teacher, size=grid, mode='bilinear')
+        u, v = grid[0] // p, grid[1] // p
+        for channel in range(student.shape[1]):
+            s_mat, t_mat = (f[:, channel].reshape(2, u, p, v, p).permute(1, 3, 0, 2, 4)
+                            .reshape(u * v, -1) for f in (s_map, t_map))
+            expected = expected + torch.trace(s_mat @ s_mat.T @ t_mat @ t_mat.T)
+            if inter:
+                expected = expected + torch.linalg.matrix_norm(s_mat @ t_mat.T) ** 2
+    torch.testing.assert_close(floor, expected, rtol=1e-12, atol=0)
+    floor.backward()
+    assert all(s.grad is not None and s.grad.abs().sum() > 0 for s in students)
+
+
+def test_bench_pcka_table_reports_loss_against_floor_and_loop(benchmark_modules,
+                                                              monkeypatch, capsys):
+    import bench_pcka
+    monkeypatch.setattr(bench_pcka, 'peak_memory_mib', lambda *args: 0.0)
+    monkeypatch.setattr(sys, 'argv', ['bench_pcka.py', '--quick', '--repeats', '1'])
+    bench_pcka.main()
+    rows = [line.split('|')[1:-1] for line in capsys.readouterr().out.splitlines()
+            if line.startswith('| intra')]
+    assert [(r[0].strip(), r[1].strip()) for r in rows] == [
+        (term, impl) for term in ('intra only', 'intra + inter')
+        for impl in ('floor: resize + Gram products', 'PCKALoss',
+                     'per-channel loop (authors)')]
+    for row in rows:
+        seconds, per_floor = float(row[2]), float(row[3].strip(' x'))
+        assert seconds > 0 and per_floor > 0
+    assert float(rows[0][3].strip(' x')) == 1.0 and float(rows[3][3].strip(' x')) == 1.0
+    assert float(rows[1][6].split('/')[1]) < 1e-4  # PCKALoss matches the loop
