@@ -9,11 +9,16 @@ exactly the globals an mmengine checkpoint contains:
 * numpy arrays, dtypes (with their numpy >= 1.25 dtype classes) and scalars (``meta``
   and the message hub's logs);
 * mmengine's ``HistoryBuffer``, whose state refers to its statistics methods as
-  ``getattr(HistoryBuffer, 'mean')`` and so on.
+  ``getattr(HistoryBuffer, 'mean')`` and so on;
+* ``bytes()``: pickle protocol 2 (torch's default) writes an empty ``bytes`` object as
+  that call, and the raw data of an empty numpy array (a ``HistoryBuffer`` that was
+  never updated) is one. Non-empty bytes go through ``_codecs.encode``, which torch
+  allows.
 
-``builtins.getattr`` is not allowed as such: the name maps to
-:func:`history_buffer_getattr`, which only resolves HistoryBuffer's statistics methods
-and refuses everything else. Modules such as ``os`` stay blocked by torch.
+Neither ``builtins.getattr`` nor ``builtins.bytes`` is allowed as such: the names map
+to :func:`history_buffer_getattr`, which only resolves HistoryBuffer's statistics
+methods, and :func:`empty_bytes`, which only builds ``b''`` (``bytes(10**12)`` would
+not be harmless). Modules such as ``os`` stay blocked by torch.
 """
 import pickle
 from typing import Any, Callable, List, Tuple, Union
@@ -34,6 +39,16 @@ def history_buffer_getattr(obj: Any, name: str) -> Callable:
         f'weights_only load refused getattr({obj!r}, {name!r}): mmrazor_relkd only '
         'allows getattr(HistoryBuffer, <statistics method>) in checkpoints. If you trust '
         'this file, load it with torch.load(..., weights_only=False).')
+
+
+def empty_bytes(*args: Any) -> bytes:
+    """``bytes`` restricted to the argument-less call that pickle protocol 2 writes."""
+    if args:
+        raise pickle.UnpicklingError(
+            f'weights_only load refused bytes{args!r}: mmrazor_relkd only allows '
+            'bytes() (an empty bytes object) in checkpoints. If you trust this file, '
+            'load it with torch.load(..., weights_only=False).')
+    return b''
 
 
 def _numpy_globals() -> List[SafeGlobal]:
@@ -60,7 +75,8 @@ def mmengine_checkpoint_globals() -> List[SafeGlobal]:
     """The globals an mmengine 0.10 checkpoint needs, as ``add_safe_globals`` takes them."""
     from mmengine.logging import HistoryBuffer
     return _numpy_globals() + [HistoryBuffer,
-                               (history_buffer_getattr, 'builtins.getattr')]
+                               (history_buffer_getattr, 'builtins.getattr'),
+                               (empty_bytes, 'builtins.bytes')]
 
 
 def allow_mmengine_checkpoints() -> bool:
