@@ -31,6 +31,7 @@ def _algorithm(gnorp: dict, seed: int = 0, distill_losses=None, mappings=None):
         for name in distill_losses}
     return MODELS.build(dict(
         type='GNoRPDistill',
+        allow_random_teacher=True,
         architecture=ToyClassifier(feat_dim=5, hidden=16),
         teacher=ToyClassifier(feat_dim=8, hidden=16),
         distiller=dict(

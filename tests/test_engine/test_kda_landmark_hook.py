@@ -53,6 +53,7 @@ def distill_model(loss_type: str = 'KDALoss') -> dict:
     recorders = dict(fc_inputs=dict(type='ModuleInputs', source='head.fc'))
     return dict(
         type='SingleTeacherDistill',
+        allow_random_teacher=True,
         data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
                                num_classes=NUM_CLASSES, mean=[128.0] * 3, std=[64.0] * 3),
         architecture=classifier(STUDENT_WIDTH),

@@ -3,10 +3,11 @@ features: an ensemble of teachers (FKD, He & Ozay ICLR 2022, Sec. 5 / Fig. 4) an
 teachers trained on another label space (FKD's dataset transfer, Tab. 1)."""
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-from mmengine.model import BaseModel
-from mmengine.runner import load_checkpoint
+from mmengine.model import BaseModel, ModuleList
 from mmrazor.registry import MODELS
 from torch import Tensor, nn
+
+from .teacher_loading import load_teacher_checkpoint
 
 
 @MODELS.register_module()
@@ -41,16 +42,24 @@ class TeacherEnsemble(BaseModel):
     Args:
         teachers: model configs (built with mmrazor's ``MODELS``, so
             ``dict(cfg_path='pkg::path.py', pretrained=False)`` works) or built models.
-        checkpoints: one checkpoint path / URL (or ``None``) per teacher, loaded now.
+        checkpoints: one checkpoint path / URL (or ``None``) per teacher, loaded now
+            and strictly (:func:`load_teacher_checkpoint`): a checkpoint that does not
+            fit its teacher raises. A member without a checkpoint (and without a
+            ``Pretrained`` ``init_cfg``) makes the distillation algorithm's
+            ``init_weights`` raise unless the algorithm has
+            ``allow_random_teacher=True``.
         feature_index: which entry of a teacher's ``extract_feat`` output (a tuple of
             stages / levels) to return; ``None`` returns the whole output. The default
             ``-1`` is the last stage, the penultimate features of a classifier.
+        ignore_unexpected_keys: accept checkpoint keys a teacher does not have (a
+            checkpoint of a larger model that contains the teacher).
         init_cfg: mmengine init config (the loaded teachers are marked initialised).
     """
 
     def __init__(self, teachers: Sequence[Union[Dict, nn.Module]],
                  checkpoints: Optional[Sequence[Optional[str]]] = None,
                  feature_index: Optional[int] = -1,
+                 ignore_unexpected_keys: bool = False,
                  init_cfg: Optional[Dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(teachers) == 0:
@@ -67,11 +76,13 @@ class TeacherEnsemble(BaseModel):
                     f'teacher {index} ({type(model).__name__}) has no extract_feat '
                     f'method; TeacherEnsemble needs OpenMMLab models such as '
                     f'mmpretrain ImageClassifier or mmdet detectors')
-        self.teachers = nn.ModuleList(models)
+        # mmengine's ModuleList: init_weights reaches the members (Pretrained init_cfg)
+        self.teachers = ModuleList(models)
         self.feature_index = feature_index
         for model, checkpoint in zip(self.teachers, checkpoints or []):
             if checkpoint:
-                load_checkpoint(model, checkpoint, map_location='cpu')
+                load_teacher_checkpoint(model, checkpoint, ignore_unexpected_keys,
+                                        option='ignore_unexpected_keys')
                 model._is_init = True
 
     def forward(self, inputs: Tensor, data_samples: Optional[List[Any]] = None,
