@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.path import Path as MplPath
 from PIL import Image
 from pycocotools.coco import COCO
 
@@ -61,6 +62,91 @@ def test_shapes_are_drawn_inside_their_boxes(dataset):
         centre = img[y + h // 2, x + w // 2].astype(int)
         patch = img[y + h // 2 - 1:y + h // 2 + 2, x + w // 2 - 1:x + w // 2 + 2]
         assert np.abs(patch.astype(int) - centre).max() == 0, ann
+
+
+# Each class as the union of polygons in [-1, 1]^2 (y down), stretched to its box.
+TEMPLATES = {
+    'ellipse': [np.stack([np.cos(t), np.sin(t)], axis=1)
+                for t in [np.linspace(0, 2 * np.pi, 96, endpoint=False)]],
+    'rectangle': [np.array([[-1., -1.], [1., -1.], [1., 1.], [-1., 1.]])],
+    'triangle': [np.array([[0., -1.], [1., 1.], [-1., 1.]])],  # apex at the top
+    'cross': [np.array([[-1 / 3, -1.], [1 / 3, -1.], [1 / 3, 1.], [-1 / 3, 1.]]),
+              np.array([[-1., -1 / 3], [1., -1 / 3], [1., 1 / 3], [-1., 1 / 3]])],
+}
+# the fraction of its box each class covers (the cross: two bars a third of the box
+# thick, their overlap counted once)
+FILL_RATIOS = dict(ellipse=np.pi / 4, rectangle=1.0, triangle=0.5, cross=1 - (2 / 3) ** 2)
+
+
+def _template_mask(name: str, width: int, height: int) -> np.ndarray:
+    """Class ``name`` stretched to a box whose corners are the pixels (0, 0) and
+    (width, height): which of the (height + 1) x (width + 1) pixels it covers."""
+    polygons = TEMPLATES[name]
+    corners = np.concatenate(polygons)
+    low, high = corners.min(axis=0), corners.max(axis=0)
+    rows, cols = np.mgrid[0:height + 1, 0:width + 1]
+    points = np.stack([cols / width, rows / height], -1).reshape(-1, 2) * (high - low) + low
+    inside = np.zeros(len(points), dtype=bool)
+    for polygon in polygons:
+        inside |= MplPath(polygon).contains_points(points, radius=1e-9)
+    return inside.reshape(height + 1, width + 1)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / (a | b).sum())
+
+
+@pytest.fixture(scope='module')
+def drawn_shapes(tmp_path_factory) -> list:
+    """``(class name, mask)`` of every shape whose box touches no other box, in 192 px
+    images (boxes of 32-96 px): the pixels of the box (its corner pixels included) in
+    the shape's fill or outline colour (the fill colour is the one at the box centre,
+    which every class covers)."""
+    root = generate_shapes_dataset(str(tmp_path_factory.mktemp('large_shapes')),
+                                   num_train=40, num_val=0, image_size=192, seed=5)
+    coco = COCO(str(root / 'annotations' / 'instances_train.json'))
+    shapes = []
+    for img_info in coco.loadImgs(coco.getImgIds()):
+        img = np.asarray(Image.open(root / img_info['file_name'])).astype(int)
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=img_info['id']))
+        for ann in anns:
+            if any(other is not ann and _boxes_touch(ann['bbox'], other['bbox'])
+                   for other in anns):
+                continue
+            x, y, w, h = (int(v) for v in ann['bbox'])
+            box = img[y:y + h + 1, x:x + w + 1]
+            fill = box[h // 2, w // 2]
+            mask = (box == fill).all(-1) | (box == 255 - fill).all(-1)
+            shapes.append((CLASSES[ann['category_id'] - 1], mask))
+    return shapes
+
+
+def _boxes_touch(a: list, b: list) -> bool:
+    """Whether two COCO boxes ``[x, y, w, h]`` (with their edge pixels) meet."""
+    return (a[0] <= b[0] + b[2] + 1 and b[0] <= a[0] + a[2] + 1
+            and a[1] <= b[1] + b[3] + 1 and b[1] <= a[1] + a[3] + 1)
+
+
+def test_every_class_is_drawn(drawn_shapes):
+    assert sorted(TEMPLATES) == sorted(CLASSES)
+    counts = {name: sum(label == name for label, _ in drawn_shapes) for name in CLASSES}
+    assert min(counts.values()) >= 4, counts
+
+
+def test_each_drawn_shape_covers_the_fill_ratio_of_its_class(drawn_shapes):
+    for label, mask in drawn_shapes:
+        assert mask.mean() == pytest.approx(FILL_RATIOS[label], abs=0.03), label
+
+
+def test_each_drawn_shape_matches_the_template_of_its_class_best(drawn_shapes):
+    """IoU with each class's template: the labelled class is near 1 and wins by a
+    margin (separates classes of close fill ratio: triangle and cross)."""
+    for label, mask in drawn_shapes:
+        height, width = mask.shape
+        ious = {name: _iou(mask, _template_mask(name, width - 1, height - 1))
+                for name in CLASSES}
+        others = max(iou for name, iou in ious.items() if name != label)
+        assert ious[label] > 0.9 and ious[label] > others + 0.15, (label, ious)
 
 
 @pytest.mark.parametrize('split', ['train', 'val'])

@@ -10,7 +10,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 import mmrazor_relkd  # noqa: F401  (compat shims + registration, before mmrazor)
-from mmengine.registry import HOOKS, MODEL_WRAPPERS
+from mmengine.registry import HOOKS, MODEL_WRAPPERS, MODELS
 from mmengine.runner import Runner
 from mmpretrain.structures import DataSample
 from mmrazor_relkd.engine.hooks.cka_monitor_hook import CKAMonitorHook
@@ -51,7 +51,14 @@ def classifier(base_channels: int) -> dict:
                   loss=dict(type='mmpretrain.CrossEntropyLoss')))
 
 
-def distill_model() -> dict:
+def teacher_checkpoint(work_dir: str) -> str:
+    """A randomly initialised teacher, saved as the checkpoint the distillation loads."""
+    path = osp.join(work_dir, 'teacher.pth')
+    torch.save(dict(state_dict=MODELS.build(classifier(8)).state_dict()), path)
+    return path
+
+
+def distill_model(teacher_ckpt: str) -> dict:
     """Student and teacher of different widths; LCKA (plain CKA: no row_norm) on logits."""
     recorders = dict(fc=dict(type='ModuleOutputs', source='head.fc'),
                      gap=dict(type='ModuleOutputs', source='neck'))
@@ -61,6 +68,7 @@ def distill_model() -> dict:
                                num_classes=NUM_CLASSES, mean=[128.0] * 3, std=[64.0] * 3),
         architecture=classifier(4),
         teacher=classifier(8),
+        teacher_ckpt=teacher_ckpt,
         distiller=dict(
             type='ConfigurableDistiller',
             student_recorders=recorders, teacher_recorders=recorders,
@@ -74,7 +82,7 @@ def build_runner(work_dir: str, hook: dict, model=None, max_iters: int = 4) -> R
     loader = dict(batch_size=4, num_workers=0,
                   sampler=dict(type='DefaultSampler', shuffle=False))
     return Runner(
-        model=model if model is not None else distill_model(),
+        model=model if model is not None else distill_model(teacher_checkpoint(work_dir)),
         work_dir=work_dir,
         train_dataloader=dict(dataset=TinyImages(16, seed=0), **loader),
         val_dataloader=dict(dataset=TinyImages(8, seed=1), **loader),
@@ -213,3 +221,64 @@ def test_registered_in_mmengine_hooks():
 def test_bad_pairs_raise(pairs, match):
     with pytest.raises(ValueError, match=match):
         CKAMonitorHook(pairs=pairs)
+
+
+def _reference_cka(x: torch.Tensor, y: torch.Tensor, centered: bool,
+                   row_norm: bool) -> float:
+    """CKA in float64 from its definition: (centred) Gram matrices, row ``i`` divided
+    by ``sqrt(K_ii)`` for ``row_norm``, then their cosine similarity."""
+    grams = []
+    for z in (x, y):
+        z = z.double().reshape(z.shape[0], -1)
+        if centered:
+            z = z - z.mean(dim=0)
+        gram = z @ z.T
+        if row_norm:
+            gram = gram / gram.diagonal().sqrt()[:, None]
+        grams.append(gram)
+    return ((grams[0] * grams[1]).sum() / (grams[0].norm() * grams[1].norm())).item()
+
+
+def _toy_distill(tmp_path):
+    """A ToyClassifier pair; the teacher comes from a checkpoint."""
+    from mmrazor.registry import MODELS
+    from toy_classifier import ToyClassifier
+    torch.manual_seed(1)
+    teacher_ckpt = str(tmp_path / 'teacher.pth')
+    torch.save(dict(state_dict=ToyClassifier(feat_dim=7, hidden=16).state_dict()),
+               teacher_ckpt)
+    torch.manual_seed(0)
+    recorders = dict(feat=dict(type='ModuleOutputs', source='neck'))
+    return MODELS.build(dict(
+        type='SingleTeacherDistill',
+        architecture=ToyClassifier(feat_dim=4, hidden=16),
+        teacher=ToyClassifier(feat_dim=7, hidden=16),
+        teacher_ckpt=teacher_ckpt,
+        distiller=dict(type='ConfigurableDistiller', student_recorders=recorders,
+                       teacher_recorders=recorders)))
+
+
+@pytest.mark.parametrize('centered', [False, True])
+@pytest.mark.parametrize('row_norm', [False, True])
+def test_centered_and_row_norm_change_the_logged_value(tmp_path, centered, row_norm):
+    """The logged training CKA is the reference CKA with exactly these options; each
+    option changes the value on this batch (so an ignored option fails)."""
+    from mmengine.logging import MessageHub
+    algorithm = _toy_distill(tmp_path)
+    gen = torch.Generator().manual_seed(2)
+    inputs = torch.randn(9, 6, generator=gen) + 0.5  # off-centre: centring matters
+    algorithm.loss(inputs, torch.randint(0, 3, (9, ), generator=gen))
+    hook = CKAMonitorHook(pairs=dict(feat=('feat', 'feat')), interval=1,
+                          centered=centered, row_norm=row_norm)
+    runner = SimpleNamespace(model=algorithm, iter=0, message_hub=MessageHub.get_instance(
+        f'cka_options_{centered}_{row_norm}'))
+    hook.after_train_iter(runner, 0)
+    logged = runner.message_hub.get_scalar('train/cka/feat').current()
+
+    with torch.no_grad():
+        x_s, x_t = (model.extract_feat(inputs)[-1]
+                    for model in (algorithm.student, algorithm.teacher))
+    assert logged == pytest.approx(_reference_cka(x_t, x_s, centered, row_norm), abs=1e-6)
+    others = [_reference_cka(x_t, x_s, c, r) for c in (False, True) for r in (False, True)
+              if (c, r) != (centered, row_norm)]
+    assert min(abs(logged - other) for other in others) > 1e-3

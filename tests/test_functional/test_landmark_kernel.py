@@ -82,12 +82,52 @@ def test_nystrom_operators_pair():
         nystrom_operators(d_s, d_t, 'inverse')
 
 
+def _same_gram_pair():
+    """Teacher (6, 3) and student (6, 5) features with the same Gram matrix, each with
+    its own 4 landmarks whose rows span its features' row space (generic, rank 3).
+
+    ``X_S = X_T B`` with orthonormal rows of ``B`` (3 x 5) keeps ``X X^T``;
+    ``D_S = G_S B`` puts the student's landmarks in that span with other weights than
+    the teacher's ``D_T = G_T``: the partial Gram matrices ``C = X D^T`` differ, the
+    Nystrom kernels ``C W^+ C^T`` do not."""
+    x_t = _randn(6, 3)
+    basis = torch.linalg.qr(_randn(5, 3, seed=1)).Q.T
+    d_t, d_s = _randn(4, 3, seed=2), _randn(4, 3, seed=3) @ basis
+    return x_t @ basis, x_t, d_s, d_t
+
+
 def test_pinv_nystrom_reconstructs_the_kernel_of_landmarks_in_the_span():
-    """With the data as landmarks, C W^+ C^T is the exact Gram matrix (Nystrom)."""
-    x = _randn(5, 3)
-    k_tilde = (x @ x.T) @ torch.linalg.pinv(x @ x.T) @ (x @ x.T)
-    torch.testing.assert_close(k_tilde, x @ x.T)
-    assert landmark_kernel_loss(x, x, x, x, 'pinv').item() == pytest.approx(0, abs=1e-12)
+    """Landmarks spanning the features: C W^+ C^T is the exact Gram matrix X X^T
+    (Nystrom), on each side with its own W^+. Student and teacher differ in width and
+    landmarks, so only the W^+ of each side makes their kernels (and the loss) agree."""
+    x_s, x_t, d_s, d_t = _same_gram_pair()
+    pinv_s, pinv_t = nystrom_operators(d_s, d_t, 'pinv')
+    for x, d, pinv in ((x_s, d_s, pinv_s), (x_t, d_t, pinv_t)):
+        partial = x @ d.T
+        torch.testing.assert_close(partial @ pinv @ partial.T, x_t @ x_t.T)
+    assert landmark_kernel_loss(x_s, x_t, d_s, d_t, 'pinv').item() == \
+        pytest.approx(0, abs=1e-12)
+    # guard: without W^+ the kernels C C^T of the two sides differ
+    assert landmark_kernel_loss(x_s, x_t, d_s, d_t).item() > 0.1
+    c_s, c_t = x_s @ d_s.T, x_t @ d_t.T
+    assert (c_s @ c_s.T - c_t @ c_t.T).abs().max() > 0.1
+
+
+def test_pinv_nystrom_loss_against_plain_formula():
+    """A student whose Gram matrix differs from the teacher's: the loss is the smooth-L1
+    sum over C_S W_S^+ C_S^T - C_T W_T^+ C_T^T divided by the teacher kernel's norm."""
+    x_s, x_t, d_s, d_t = _randn(6, 5, seed=4), _randn(6, 3), _randn(4, 5, seed=5), \
+        _randn(4, 3, seed=2)
+    kernels = []
+    for x, d in ((x_s, d_s), (x_t, d_t)):
+        partial = x @ d.T
+        kernels.append(partial @ torch.linalg.pinv(d @ d.T) @ partial.T)
+    total = 0.0
+    for z in (kernels[0] - kernels[1]).flatten().tolist():
+        total += 0.5 * z * z if abs(z) < 1 else abs(z) - 0.5
+    expected = total / math.sqrt(sum(v * v for v in kernels[1].flatten().tolist()))
+    assert landmark_kernel_loss(x_s, x_t, d_s, d_t, 'pinv').item() == pytest.approx(
+        expected, rel=1e-10)
 
 
 def test_transfer_errors():
