@@ -22,11 +22,12 @@ with :func:`~mmrazor_relkd.functional.kernel_alignment.linear_cka` (both terms
 together with ``linear_cka_pair``, which shares the Gram matrices). The arrangement
 is one ``reshape``/``permute`` of the whole level (no loop over channels).
 """
-import warnings
+import logging
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from torch import Tensor
 
 from .kernel_alignment import linear_cka, linear_cka_pair
@@ -132,9 +133,12 @@ def _check_level_pair(preds_S: Tensor, preds_T: Tensor, patch: Tuple[int, int]) 
             f'{tuple(preds_T.shape[2:])} to {grid_t} (patch size {patch}); pair feature '
             'levels of the same stride (e.g. the same FPN level)')
     if grid_s == patch:
-        warnings.warn(f'a {tuple(preds_S.shape[2:])} level is a single {patch} patch: '
-                      'its Gram matrix over patches is 1 x 1, so it carries no relation '
-                      'to distil; use a smaller patch_size for small feature maps')
+        # mmengine's logger: the run's log file gets it, and its duplicate filter
+        # keeps it to once per run however many iterations repeat it
+        print_log(f'PCKA: a {tuple(preds_S.shape[2:])} level is a single {patch} patch: '
+                  'its Gram matrix over patches is 1 x 1, so it carries no relation to '
+                  'distil; use a smaller patch_size for small feature maps',
+                  logger='current', level=logging.WARNING)
 
 
 def patch_group_pair(preds_S: Tensor, preds_T: Tensor, patch_size: PatchSize,

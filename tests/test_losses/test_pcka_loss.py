@@ -175,12 +175,6 @@ def test_functional_returns_inter_only_when_asked():
     assert inter.shape == () and 0 < inter.item() < 1
 
 
-def test_single_patch_level_warns():
-    student, teacher = random_levels(((2, 3), (2, 3)))
-    with pytest.warns(UserWarning, match='single .* patch'):
-        PCKALoss(patch_size=PATCH)(student, teacher)
-
-
 def test_errors_name_the_problem_and_the_fix():
     student, teacher = random_levels(SIZES['multiple'])
     loss_fn = PCKALoss(patch_size=PATCH)

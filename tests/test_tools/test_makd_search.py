@@ -85,16 +85,71 @@ def test_linear_probe_separates_separable_features():
 
 
 def test_rank_normalises_per_seed_then_averages():
-    runs = [dict(seed=0, variant=['cs', 'l2', 'sl1'], lam=1.0, accuracy=0.8),
-            dict(seed=0, variant=['ip', 'max', 'kl'], lam=2.0, accuracy=0.4),
-            dict(seed=1, variant=['cs', 'l2', 'sl1'], lam=3.0, accuracy=0.5),
-            dict(seed=1, variant=['ip', 'max', 'kl'], lam=4.0, accuracy=0.6)]
+    runs = [dict(seed=0, variant=['cs', 'l2', 'sl1'], lam=1.0, accuracy=0.8, num_val=50),
+            dict(seed=0, variant=['ip', 'max', 'kl'], lam=2.0, accuracy=0.4, num_val=50),
+            dict(seed=1, variant=['cs', 'l2', 'sl1'], lam=3.0, accuracy=0.5, num_val=50),
+            dict(seed=1, variant=['ip', 'max', 'kl'], lam=4.0, accuracy=0.6, num_val=50)]
     first, second = makd_search.rank_variants(runs)
     assert first['variant'] == ['cs', 'l2', 'sl1']
     assert first['normalized_accuracy'] == pytest.approx((1.0 + 0.5 / 0.6) / 2)
     assert second['normalized_accuracy'] == pytest.approx((0.5 + 1.0) / 2)
     assert first['mean_accuracy'] == pytest.approx(0.65)
     assert first['mean_lambda'] == pytest.approx(2.0)
+    # the mean of two runs: sqrt(se_1^2 + se_2^2) / 2
+    assert first['stderr'] == pytest.approx(
+        np.sqrt(0.8 * 0.2 / 50 + 0.5 * 0.5 / 50) / 2)
+
+
+def test_binomial_stderr():
+    assert makd_search.binomial_stderr(0.3, 100) == pytest.approx(np.sqrt(0.21 / 100))
+    assert makd_search.binomial_stderr(1.0, 10) == 0.0
+    with pytest.raises(ValueError, match='at least one sample, got num=0'):
+        makd_search.binomial_stderr(0.5, 0)
+
+
+def _runs(accuracies, num_val=400):
+    return [dict(seed=0, variant=list(variant), lam=1.0, accuracy=acc, num_val=num_val)
+            for variant, acc in zip(makd_search.ALL_VARIANTS, accuracies)]
+
+
+def test_ranking_marks_the_variants_tied_with_the_top_one():
+    """0.60 vs 0.57 on 400 images: the difference's s.e. is 0.035, so 0.03 is noise;
+    0.40 is 8 standard errors below."""
+    ranking = makd_search.rank_variants(_runs([0.57, 0.40, 0.60]))
+    assert [r['mean_accuracy'] for r in ranking] == [0.60, 0.57, 0.40]
+    assert [r['tied_with_top'] for r in ranking] == [True, True, False]
+    assert ranking[0]['stderr'] == pytest.approx(np.sqrt(0.6 * 0.4 / 400))
+
+
+def _result(accuracies, teacher_probe, chance=0.28, num_val=400):
+    return dict(ranking=makd_search.rank_variants(_runs(accuracies, num_val)),
+                references=[dict(seed=0, target_grad_norm=0.07, teacher_probe=teacher_probe,
+                                 untrained_student_probe=0.3, num_val=num_val,
+                                 chance=chance)])
+
+
+def test_output_says_a_near_chance_ranking_is_noise():
+    """What --quick gave on the shapes crops: probes 0.27-0.31, teacher 0.32."""
+    table = makd_search.markdown_table(_result([0.31, 0.29, 0.27], teacher_probe=0.32))
+    assert '3 of 3 variants are within 2 standard errors of the top one (0.310 ± 0.023)' \
+        in table
+    assert table.count('| tied |') == 3
+    assert ("WARNING: the teacher's own probe accuracy (0.320 ± 0.023) is not above "
+            'chance (0.280, the majority-class rate) by more than 2 standard errors') \
+        in table
+
+
+def test_output_warns_about_a_teacher_below_chance():
+    table = makd_search.markdown_table(_result([0.12, 0.06], teacher_probe=0.06,
+                                               chance=0.235, num_val=17))
+    assert "WARNING: the teacher's own probe accuracy (0.060 ± 0.058)" in table
+
+
+def test_output_of_a_separated_ranking_has_no_warning():
+    table = makd_search.markdown_table(_result([0.85, 0.60, 0.84], teacher_probe=0.9))
+    assert '2 of 3 variants are within 2 standard errors' in table
+    assert '| tied |' in table and '| no |' in table
+    assert 'WARNING' not in table
 
 
 def test_command_line_writes_table_json_and_heatmap(tmp_path):
@@ -116,10 +171,13 @@ def test_command_line_writes_table_json_and_heatmap(tmp_path):
 
     table = Path(paths['md']).read_text()
     assert table.count('\n| ') == 4  # the separator and three variants
+    assert 'validation images per seed; ± is its binomial standard error' in table
     record = json.loads(Path(paths['json']).read_text())
     assert {tuple(r['variant']) for r in record['ranking']} == {
         ('cs', 'l2', 'sl1'), ('ip', 'l2', 'l2'), ('l2', 'avg', 'sl1')}
     assert record['settings']['image_size'] == 16
+    assert all(r['num_val'] == 12 for r in record['runs'])  # 40% of 30 images
+    assert all('tied_with_top' in r and r['stderr'] >= 0 for r in record['ranking'])
     with Image.open(paths['png']) as heatmap:
         assert heatmap.width > 2 * heatmap.height > 0
 

@@ -19,6 +19,12 @@ The seed's protocol, on the embedded shapes dataset (or any image tensors):
    needed).
 6. Repeat for every seed (the paper: eight teacher-student pairs); per run normalise the
    accuracies by the best variant, average them (Fig. 3's cell value) and rank.
+7. Say how much of the ranking is noise: each probe accuracy on ``n`` validation images
+   has the binomial standard error ``sqrt(acc (1 - acc) / n)``; a variant whose mean
+   accuracy is within ``NOISE_SIGMAS`` standard errors (of the difference) of the top
+   one is marked as tied with it, and a teacher whose own probe is not above chance
+   (the majority-class rate) by more than that margin is reported: its features give
+   nothing to rank.
 
 Writes ``OUT/makd_search.md`` (ranked table), ``OUT/makd_search.json`` (settings, every
 run, the ranking) and ``OUT/makd_search.png`` (Fig. 3-style heat map: one panel per
@@ -55,6 +61,9 @@ from mmrazor_relkd.functional.affinity import (AFFINITIES, AFFINITY_LOSSES, NORM
 Variant = Tuple[str, str, str]
 ALL_VARIANTS: List[Variant] = list(itertools.product(AFFINITIES, NORMALIZATIONS,
                                                      AFFINITY_LOSSES))
+# Accuracy differences within this many standard errors count as noise (about a 95%
+# two-sided interval for a normal approximation).
+NOISE_SIGMAS = 2.0
 
 
 @dataclass
@@ -206,6 +215,20 @@ def linear_probe_accuracy(train_feats: Tensor, train_labels: Tensor, val_feats: 
     return (predictions == val_labels).double().mean().item()
 
 
+def binomial_stderr(accuracy: float, num: int) -> float:
+    """Standard error ``sqrt(acc (1 - acc) / n)`` of an accuracy measured on ``num``
+    independent samples."""
+    if num < 1:
+        raise ValueError(f'an accuracy needs at least one sample, got num={num}')
+    return float(np.sqrt(accuracy * (1.0 - accuracy) / num))
+
+
+def within_noise(first: float, first_se: float, second: float, second_se: float) -> bool:
+    """Whether two independent accuracies differ by at most ``NOISE_SIGMAS`` standard
+    errors of their difference."""
+    return abs(first - second) <= NOISE_SIGMAS * float(np.hypot(first_se, second_se))
+
+
 @torch.no_grad()
 def _features(model: ConvNet, images: Tensor) -> Tensor:
     return model.eval().features(images)
@@ -269,17 +292,20 @@ def run_search(images: Tensor, labels: Tensor, settings: SearchSettings,
 
         untrained = ConvNet(settings.student_widths, num_classes)
         untrained.load_state_dict(student_init)
+        chance = torch.bincount(y_val, minlength=num_classes).max().item() / num_val
         references.append(dict(seed=seed, target_grad_norm=target_norm,
                                teacher_probe=probe(teacher),
-                               untrained_student_probe=probe(untrained)))
+                               untrained_student_probe=probe(untrained),
+                               num_val=num_val, chance=chance))
         log(f'seed {seed}: reference ||dCE/dz|| = {target_norm:.4g}, teacher probe '
             f'{references[-1]["teacher_probe"]:.3f}, untrained student probe '
-            f'{references[-1]["untrained_student_probe"]:.3f}')
+            f'{references[-1]["untrained_student_probe"]:.3f}, chance {chance:.3f} '
+            f'({num_val} validation images)')
         for variant in settings.variants:
             student, lam = distil_variant(variant, student_init, teacher, x_train,
                                           num_classes, target_norm, settings, seed)
             runs.append(dict(seed=seed, variant=list(variant), lam=lam,
-                             accuracy=probe(student)))
+                             accuracy=probe(student), num_val=num_val))
             log(f'seed {seed} {"-".join(variant):>12}: lambda {lam:.4g}, probe '
                 f'accuracy {runs[-1]["accuracy"]:.3f}')
     return dict(runs=runs, ranking=rank_variants(runs), references=references)
@@ -287,7 +313,11 @@ def run_search(images: Tensor, labels: Tensor, settings: SearchSettings,
 
 def rank_variants(runs: Sequence[Dict]) -> List[Dict]:
     """Per-variant mean accuracy and mean normalised accuracy (accuracy over the best
-    variant of the same seed, Fig. 3), best first."""
+    variant of the same seed, Fig. 3), best first.
+
+    Each row also has ``stderr``, the binomial standard error of ``mean_accuracy`` (the
+    runs' errors combined), and ``tied_with_top``: whether its mean accuracy is within
+    noise of the first row's (:func:`within_noise`)."""
     best = {}
     for run in runs:
         best[run['seed']] = max(best.get(run['seed'], 0.0), run['accuracy'])
@@ -299,31 +329,66 @@ def rank_variants(runs: Sequence[Dict]) -> List[Dict]:
         acc = [r['accuracy'] for r in items]
         norm = [r['accuracy'] / best[r['seed']] if best[r['seed']] > 0 else 0.0
                 for r in items]
+        errors = [binomial_stderr(r['accuracy'], r['num_val']) for r in items]
         ranking.append(dict(variant=list(variant), mean_accuracy=float(np.mean(acc)),
                             std_accuracy=float(np.std(acc)),
+                            stderr=float(np.sqrt(np.sum(np.square(errors)))) / len(items),
                             normalized_accuracy=float(np.mean(norm)),
                             mean_lambda=float(np.mean([r['lam'] for r in items]))))
     ranking.sort(key=lambda r: (-r['normalized_accuracy'], -r['mean_accuracy'],
                                 r['variant']))
+    top = ranking[0] if ranking else None
     for rank, row in enumerate(ranking, 1):
         row['rank'] = rank
+        row['tied_with_top'] = within_noise(row['mean_accuracy'], row['stderr'],
+                                            top['mean_accuracy'], top['stderr'])
     return ranking
+
+
+def noise_report(result: Dict) -> List[str]:
+    """Sentences that say which part of the ranking is noise."""
+    ranking, refs = result['ranking'], result['references']
+    if not ranking:
+        return []
+    num_val = sum(r['num_val'] for r in refs)
+    teacher = float(np.mean([r['teacher_probe'] for r in refs]))
+    teacher_se = binomial_stderr(teacher, num_val)
+    chance = float(np.mean([r['chance'] for r in refs]))
+    tied = sum(row['tied_with_top'] for row in ranking)
+    top = ranking[0]
+    lines = [f"Noise: each probe accuracy is measured on {num_val // len(refs)} "
+             f"validation images per seed; ± is its binomial standard error. {tied} of "
+             f"{len(ranking)} variants are within {NOISE_SIGMAS:g} standard errors of the "
+             f"top one ({top['mean_accuracy']:.3f} ± {top['stderr']:.3f}), marked "
+             "'tied': their order is noise."]
+    if teacher - chance <= NOISE_SIGMAS * teacher_se:
+        lines.append(
+            f'WARNING: the teacher\'s own probe accuracy ({teacher:.3f} ± '
+            f'{teacher_se:.3f}) is not above chance ({chance:.3f}, the majority-class '
+            f'rate) by more than {NOISE_SIGMAS:g} standard errors: its features hold '
+            'nothing to distil, so this search ranks nothing. Train longer on more data '
+            '(without --quick; see the examples in the module docstring).')
+    return lines
 
 
 def markdown_table(result: Dict) -> str:
     lines = ['| rank | affinity | normalisation | loss | normalised acc. | '
-             'probe acc. (mean ± std) | lambda |',
-             '| ---: | --- | --- | --- | ---: | ---: | ---: |']
+             'probe acc. ± s.e. | std over seeds | tied with #1 | lambda |',
+             '| ---: | --- | --- | --- | ---: | ---: | ---: | --- | ---: |']
     for row in result['ranking']:
         a, n, l = row['variant']
         lines.append(f"| {row['rank']} | {a} | {n} | {l} | "
                      f"{row['normalized_accuracy']:.3f} | {row['mean_accuracy']:.3f} ± "
-                     f"{row['std_accuracy']:.3f} | {row['mean_lambda']:.3g} |")
+                     f"{row['stderr']:.3f} | {row['std_accuracy']:.3f} | "
+                     f"{'tied' if row['tied_with_top'] else 'no'} | "
+                     f"{row['mean_lambda']:.3g} |")
     refs = result['references']
     lines += ['', 'Linear probe of the teacher: '
               f"{np.mean([r['teacher_probe'] for r in refs]):.3f}; of the untrained "
               f"student: {np.mean([r['untrained_student_probe'] for r in refs]):.3f}; "
-              f"reference ||dCE/dz||: {np.mean([r['target_grad_norm'] for r in refs]):.4g}."]
+              f"chance (majority class): {np.mean([r['chance'] for r in refs]):.3f}; "
+              f"reference ||dCE/dz||: {np.mean([r['target_grad_norm'] for r in refs]):.4g}.",
+              '', *noise_report(result)]
     return '\n'.join(lines) + '\n'
 
 
@@ -392,7 +457,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='embedded dataset root (annotations/cls_train.txt)')
     parser.add_argument('--out', default='work_dirs/makd_search', help='output folder')
     parser.add_argument('--quick', action='store_true',
-                        help='tiny models / images and a few iterations (seconds)')
+                        help='tiny models / images and a few iterations (seconds): a '
+                        'check that the search runs, its ranking is noise')
     parser.add_argument('--variants', help='comma-separated subset, e.g. cs-l2-sl1,ip-l2-l2')
     parser.add_argument('--seeds', type=int, nargs='+', help='seeds (runs to average)')
     parser.add_argument('--student-iters', type=int, help='iterations per variant')

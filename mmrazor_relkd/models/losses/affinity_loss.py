@@ -13,6 +13,8 @@ from mmrazor_relkd.functional.precision import to_loss_precision
 class AffinityLoss(nn.Module):
     """Affinity (relation) distillation loss from the 80-variant mAKD grid.
 
+    The math, the defaults and their sources: ``docs/losses.md#affinityloss-makd``.
+
     For a batch of student / teacher features ``Z_S`` (B x d_S), ``Z_T`` (B x d_T)
     (each sample flattened to a row)::
 

@@ -12,6 +12,8 @@ from mmrazor_relkd.functional.precision import to_loss_precision
 class FCKALoss(nn.Module):
     """Feature CKA loss: each sample's features flattened to one row.
 
+    The math, the defaults and their sources: ``docs/losses.md#fckaloss``.
+
     With ``X_S = reshape(F_S, (B, -1))`` and ``X_T = reshape(F_T, (B, -1))``::
 
         loss = loss_weight * (1 - CKA(X_T, X_S)),

@@ -14,6 +14,8 @@ from mmrazor_relkd.functional.precision import to_loss_precision
 class FKDLoss(nn.Module):
     """Feature kernel distillation with optional feature regularisation.
 
+    The math, the defaults and their sources: ``docs/losses.md#fkdloss``.
+
     For student features ``z_S`` (B x d_S, each sample flattened to a row) and teacher
     features ``z_T,e`` of ``E >= 1`` teachers::
 

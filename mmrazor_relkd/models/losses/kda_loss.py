@@ -36,6 +36,8 @@ class KDALoss(nn.Module):
     r"""Landmark kernel transfer of Qian et al., *Improved Knowledge Distillation via
     Full Kernel Matrix Transfer* (SDM 2022), Alg. 1 and Eq. 3.3-3.4.
 
+    The math, the defaults and their sources: ``docs/losses.md#kdaloss``.
+
     With features ``X_S`` (N x d_S), ``X_T`` (N x d_T) of one layer (``(N, d, H, W)``
     maps are average-pooled to ``(N, d)``) and the landmarks ``D_S`` (L x d_S),
     ``D_T`` (L x d_T) of the previous epoch::

@@ -14,6 +14,8 @@ from mmrazor_relkd.functional.precision import to_loss_precision
 class LCKALoss(nn.Module):
     """Logit CKA loss with an intra-class and an optional inter-class term.
 
+    The math, the defaults and their sources: ``docs/losses.md#lckaloss``.
+
     For logits ``z_S``, ``z_T`` of shape (N, P), softened to ``softmax(z / tau)``
     first when ``tau`` is given::
 

@@ -12,6 +12,8 @@ from mmrazor_relkd.functional.patch_mmd import patch_mmd
 class MMDLoss(nn.Module):
     """Squared difference of the mean kernel values of patch groups ("MMD w/ patch").
 
+    The math, the defaults and their sources: ``docs/losses.md#mmdloss``.
+
     The levels are cut into patch groups exactly as in :class:`PCKALoss`. For each
     group, with the linear kernel over the ``n = u*v`` patch rows scaled to unit
     Frobenius norm, ``K^_X = X X^T / ||X X^T||_F``::

@@ -16,6 +16,8 @@ from mmrazor_relkd.functional.patch_cka import (FeatureLevels, PatchSize, check_
 class PatchWiseLoss(nn.Module):
     """Cut feature maps into patch groups as PCKA does and average a 2-D loss over them.
 
+    The math, the defaults and their sources: ``docs/losses.md#patchwiseloss``.
+
     The levels are arranged exactly as in :class:`PCKALoss`: every group ``g`` (a
     channel for ``reduce='channel'``, an image for ``'batch'``, an in-patch position
     for ``'spatial'``) is a matrix with one row per patch. The inner loss, built from

@@ -12,6 +12,8 @@ from mmrazor_relkd.functional.patch_cka import (FeatureLevels, PatchSize, check_
 class PCKALoss(nn.Module):
     """Patch-wise kernel alignment between student and teacher feature maps.
 
+    The math, the defaults and their sources: ``docs/losses.md#pckaloss``.
+
     Each level ``(B, C, H, W)`` is resized (bilinear, ``align_corners=False``) to the
     smallest multiple of the patch size ``p`` that is ``>= (H, W)`` and cut into
     ``u x v`` patches; every group ``g`` (a channel, an image or an in-patch position,
@@ -30,7 +32,7 @@ class PCKALoss(nn.Module):
     The teacher is detached; half-precision inputs (autocast) are computed and
     returned in float32; all-zero groups or constant maps (``centered=True``) give a
     finite loss and gradient. A level that is a single patch has a 1 x 1 Gram matrix
-    and carries no signal (a warning says so).
+    and carries no signal (a warning in the run's log says so).
 
     Args:
         loss_weight: weight of the intra (patch-relation) term.
