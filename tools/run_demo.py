@@ -14,7 +14,6 @@ Example::
 """
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO / 'data' / 'shapes'  # where the shapes configs read by default
 
 
 class Task(NamedTuple):
@@ -32,36 +32,38 @@ class Task(NamedTuple):
     teacher: str
     student: str
     distill: str
-    coco_evaluator: bool
 
 
 TASKS = [
     Task('detection', 'coco/bbox_mAP', 'bbox mAP', 'PCKA',
          'configs/shapes/retinanet_r34_fpn_shapes.py',
          'configs/shapes/retinanet_r18-w32_fpn_shapes.py',
-         'configs/shapes/pcka_fpn_retina-r34_retina-r18-w32_shapes.py', True),
+         'configs/shapes/pcka_fpn_retina-r34_retina-r18-w32_shapes.py'),
     Task('classification', 'accuracy/top1', 'top-1 (%)', 'RCKA',
          'configs/rcka/shapes/resnet20_1xb32_shapes.py',
          'configs/rcka/shapes/resnet8_1xb32_shapes.py',
-         'configs/rcka/shapes/rcka_resnet20_resnet8_1xb32_shapes.py', False),
+         'configs/rcka/shapes/rcka_resnet20_resnet8_1xb32_shapes.py'),
 ]
 
 
-def data_options(task: Task, data_root: str, extra: Sequence[str] = ()) -> List[str]:
-    """``--cfg-options`` that point a shapes config at ``data_root``, plus ``extra``."""
-    opts = [f'{loader}.dataset.data_root={data_root}/'
-            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    if task.coco_evaluator:
-        opts += [f'{ev}.ann_file={data_root}/annotations/instances_val.json'
-                 for ev in ('val_evaluator', 'test_evaluator')]
-    return ['--cfg-options', *opts, *extra]
+def data_options(data_root: Path) -> List[str]:
+    """The ``KEY=VALUE`` override that points a shapes config at ``data_root`` (its
+    ``DataRootRunner`` moves every loader and evaluator): none for the configs' own
+    default, the repository's data/shapes."""
+    root = data_root.resolve()
+    return [] if root == DEFAULT_DATA.resolve() else [f'data_root={root}/']
 
 
 def dataset_complete(data: Path) -> bool:
-    """Whether ``data`` holds a generated shapes dataset with both tasks' files (a
-    dataset from before the classification crops existed is regenerated)."""
-    return all((data / name).exists() for name in (
-        'annotations/instances_val.json', 'annotations/cls_val.txt', 'crops/val'))
+    """Whether ``data`` holds a shapes dataset of the present generator with both
+    tasks' files (one from an earlier version, without the classification crops or
+    with other classes, is regenerated)."""
+    from mmrazor_relkd.datasets import CLASSES
+    if not all((data / name).exists() for name in (
+            'annotations/instances_val.json', 'annotations/cls_val.txt', 'crops/val')):
+        return False
+    coco = json.loads((data / 'annotations' / 'instances_val.json').read_text())
+    return [c['name'] for c in coco['categories']] == list(CLASSES)
 
 
 def latest_scalars(work_dir: Path) -> List[Dict]:
@@ -87,13 +89,16 @@ def last_checkpoint(work_dir: Path) -> Optional[Path]:
     return path if path.exists() else None
 
 
-def train(config: str, work_dir: Path, reuse: bool, extra: List[str]) -> float:
-    """Train ``config`` into ``work_dir`` unless reusable; returns the seconds spent."""
+def train(config: str, work_dir: Path, reuse: bool, cfg_options: Sequence[str]) -> float:
+    """Train ``config`` into ``work_dir`` with the ``KEY=VALUE`` overrides
+    ``cfg_options`` unless reusable; returns the seconds spent."""
     if reuse and last_checkpoint(work_dir) is not None:
         print(f'[demo] reusing {last_checkpoint(work_dir)}')
         return 0.0
     cmd = [sys.executable, str(REPO / 'tools' / 'train.py'), str(REPO / config),
-           '--work-dir', str(work_dir), *extra]
+           '--work-dir', str(work_dir)]
+    if cfg_options:
+        cmd += ['--cfg-options', *cfg_options]
     print('[demo] ' + ' '.join(cmd), flush=True)
     start = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=REPO)
@@ -132,22 +137,22 @@ def markdown_table(results: List[Dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--work-dir', default='work_dirs/shapes_demo')
-    parser.add_argument('--data', default='data/shapes')
+    parser.add_argument('--work-dir', type=Path, default=REPO / 'work_dirs' / 'shapes_demo')
+    parser.add_argument('--data', type=Path, default=DEFAULT_DATA,
+                        help='the shapes dataset (generated there if absent)')
     parser.add_argument('--retrain', action='store_true',
                         help='retrain the students even if their checkpoints exist')
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                         help='passed to every training, e.g. train_cfg.max_epochs=1')
     args = parser.parse_args()
-    os.chdir(REPO)
-    root = Path(args.work_dir).resolve()
-    if not dataset_complete(Path(args.data)):
+    root, data = args.work_dir.resolve(), args.data.resolve()
+    if not dataset_complete(data):
         from mmrazor_relkd.datasets import generate_shapes_dataset
-        print(f'[demo] generating the shapes dataset in {args.data}')
-        generate_shapes_dataset(args.data)
+        print(f'[demo] generating the shapes dataset in {data}')
+        generate_shapes_dataset(str(data))
     results, seconds = [], {}
     for task in TASKS:
-        data_opts = data_options(task, args.data, args.cfg_options)
+        data_opts = data_options(data) + args.cfg_options
         wd = {role: root / task.name / role for role in ('teacher', 'student', 'distilled')}
         seconds[f'{task.name}/teacher'] = train(task.teacher, wd['teacher'], True, data_opts)
         teacher_ckpt = last_checkpoint(wd['teacher'])

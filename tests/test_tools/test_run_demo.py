@@ -50,22 +50,54 @@ def test_markdown_table():
     assert '| detection | bbox mAP | 0.500 | 0.300 | 0.350 (PCKA) | +0.050 |' in table
 
 
-def test_data_options_point_every_loader_at_the_data():
-    det, cls = run_demo.TASKS
-    opts = run_demo.data_options(det, 'd')
-    assert 'val_evaluator.ann_file=d/annotations/instances_val.json' in opts
-    assert 'train_dataloader.dataset.data_root=d/' in opts
-    assert not any('evaluator' in o for o in run_demo.data_options(cls, 'd'))
+def test_data_options_point_the_configs_at_the_data(tmp_path):
+    """One key: the configs' DataRootRunner moves every loader and evaluator
+    (tests/test_engine/test_data_root_runner.py)."""
+    assert run_demo.data_options(tmp_path) == [f'data_root={tmp_path}/']
+    assert run_demo.data_options(run_demo.DEFAULT_DATA) == []
     for task in run_demo.TASKS:
         for config in (task.teacher, task.student, task.distill):
             assert (REPO / config).exists(), config
 
 
-def test_dataset_complete_needs_both_tasks(tmp_path):
+def test_the_configs_read_the_default_data_from_any_directory(tmp_path, monkeypatch):
+    """The demo passes no data options for data/shapes: every loader (and the COCO
+    evaluator) of every demo config reads the repository's data/shapes from anywhere."""
+    from mmengine.config import Config
+    monkeypatch.chdir(tmp_path)
+    root = run_demo.DEFAULT_DATA.resolve()
+    for task in run_demo.TASKS:
+        for config in (task.teacher, task.student, task.distill):
+            cfg = Config.fromfile(str(REPO / config))
+            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+                assert Path(cfg[loader].dataset.data_root).resolve() == root, (config, loader)
+            if 'ann_file' in cfg.val_evaluator:
+                for ev in ('val_evaluator', 'test_evaluator'):
+                    assert Path(cfg[ev].ann_file).resolve() == (
+                        root / 'annotations' / 'instances_val.json')
+
+
+def test_train_passes_cfg_options_only_when_there_are_some(tmp_path, monkeypatch):
+    commands = []
+    monkeypatch.setattr(run_demo.subprocess, 'run',
+                        lambda cmd, **kwargs: commands.append(cmd))
+    run_demo.train('c.py', tmp_path, False, [])
+    run_demo.train('c.py', tmp_path, False, ['a=1', 'b=2'])
+    assert '--cfg-options' not in commands[0]
+    assert commands[1][-3:] == ['--cfg-options', 'a=1', 'b=2']
+
+
+def test_dataset_complete_needs_both_tasks_and_the_present_classes(tmp_path):
     from mmrazor_relkd.datasets import generate_shapes_dataset
     assert not run_demo.dataset_complete(tmp_path)
     generate_shapes_dataset(str(tmp_path), num_train=2, num_val=2, image_size=32)
     assert run_demo.dataset_complete(tmp_path)
+    ann = tmp_path / 'annotations' / 'instances_val.json'
+    coco = json.loads(ann.read_text())
+    coco['categories'] = coco['categories'][:3]  # a dataset of another generator
+    ann.write_text(json.dumps(coco))
+    assert not run_demo.dataset_complete(tmp_path)
+    generate_shapes_dataset(str(tmp_path), num_train=2, num_val=2, image_size=32)
     for crop in (tmp_path / 'crops' / 'val').iterdir():
         crop.unlink()
     (tmp_path / 'crops' / 'val').rmdir()

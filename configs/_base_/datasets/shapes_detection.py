@@ -1,7 +1,14 @@
 # The embedded synthetic "shapes" dataset for mmdet (COCO format, 128 x 128 images).
 # Generate it with `python tools/generate_shapes_dataset.py --out data/shapes`.
 dataset_type = 'mmdet.CocoDataset'
-data_root = 'data/shapes/'
+# Anchored at this file, so the config works from any working directory. To read
+# other data, set `data_root` alone (in a derived config or with `--cfg-options
+# data_root=DIR`): DataRootRunner rebases every loader and evaluator path under
+# `default_data_root` onto it.
+data_root = '{{ fileDirname }}/../../../data/shapes/'
+default_data_root = data_root
+runner_type = 'DataRootRunner'
+custom_imports = dict(imports=['mmrazor_relkd'], allow_failed_imports=False)
 metainfo = dict(classes=('ellipse', 'rectangle', 'triangle', 'cross'))
 image_scale = (128, 128)
 

@@ -19,7 +19,9 @@ model = dict(
         _base_.data_preprocessor, type='mmpretrain.ClsDataPreprocessor'),
     architecture=_base_.shapes_classifiers.resnet8,
     teacher=_base_.shapes_classifiers.resnet20,
-    teacher_ckpt='work_dirs/resnet20_1xb32_shapes/epoch_20.pth',
+    # trained by `tools/train.py configs/rcka/shapes/resnet20_1xb32_shapes.py` from the
+    # repository root (its default work_dir); anchored at this file, not the cwd
+    teacher_ckpt='{{ fileDirname }}/../../../work_dirs/resnet20_1xb32_shapes/epoch_20.pth',
     distiller=dict(
         _base_.cka_distillers.rcka,
         distill_losses=dict(

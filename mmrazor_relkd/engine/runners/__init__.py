@@ -1,0 +1,3 @@
+from .data_root_runner import DataRootRunner, redirect_data_root
+
+__all__ = ['DataRootRunner', 'redirect_data_root']
