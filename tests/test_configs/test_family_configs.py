@@ -86,6 +86,22 @@ def test_makd_configs_follow_the_paper(path):
     assert cfg.param_scheduler.milestones == [150, 180, 210]
 
 
+@pytest.mark.parametrize('path', [p for p in ALL_CONFIGS if p.name.endswith('cifar100.py')],
+                         ids=_name)
+def test_cifar100_configs_keep_crds_training_and_scale_the_lr_on_request(path):
+    """CRD's CIFAR-100 training (the seeds' recipes), not the RCKA release's: plain
+    SGD, lr / 10 at 150 / 180 / 210, random crop + flip, teacher BN frozen; the lr's
+    base batch is recorded for --auto-scale-lr, which is off."""
+    cfg = _config(path)
+    assert 'nesterov' not in cfg.optim_wrapper.optimizer
+    assert cfg.param_scheduler.type == 'MultiStepLR'
+    assert [t.type for t in cfg.train_dataloader.dataset.pipeline] == [
+        'RandomCrop', 'RandomFlip', 'PackInputs']
+    batch = cfg.train_dataloader.batch_size
+    assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=batch)
+    assert cfg.model.get('teacher_norm_eval', True) is True
+
+
 @pytest.mark.parametrize('path', [p for p in FKD_CONFIGS + MAKD_CONFIGS
                                   if p.name.endswith('cifar100.py')], ids=_name)
 def test_cifar100_teacher_checkpoints_come_from_shipped_teacher_configs(path):
@@ -118,8 +134,9 @@ def test_ensemble_config_averages_three_teacher_kernels():
 @pytest.mark.parametrize('path', [p for p in FKD_CONFIGS if p.name.endswith('shapes.py')],
                          ids=_name)
 def test_shapes_configs_distil_across_label_spaces(path):
-    """CIFAR-10 teachers (10 classes, from mmpretrain configs that exist) -> a 4-class
-    student: logits cannot be compared (plain KD is impossible), feature kernels can."""
+    """CIFAR-10 teachers (10 classes, from mmpretrain configs that exist) -> a student
+    on the shapes classes: logits cannot be compared (plain KD is impossible), feature
+    kernels can."""
     cfg = _config(path)
     for teacher in cfg.model.teacher.teachers:
         package, relative = teacher.cfg_path.split('::')
@@ -128,7 +145,7 @@ def test_shapes_configs_distil_across_label_spaces(path):
         assert teacher_cfg.model.head.num_classes == 10
     assert all(ckpt.startswith('https://download.openmmlab.com/')
                for ckpt in cfg.model.teacher.checkpoints)
-    assert cfg.model.architecture.head.num_classes == 4
+    assert cfg.model.architecture.head.num_classes == len(cfg.classes) != 10
     assert cfg.model.gnorp.ratio == 1.0
     assert cfg.train_dataloader.dataset.ann_file == 'annotations/cls_train.txt'
     assert cfg.val_cfg == dict()

@@ -7,6 +7,7 @@ import os.path as osp
 from typing import Dict
 
 import pytest
+import torch
 import yaml
 
 import mmrazor_relkd  # noqa: F401  (compat shims + registration, before mmrazor)
@@ -68,8 +69,14 @@ SHAPES_STUDENT = osp.join(RCKA_DIR, 'shapes', 'resnet8_1xb32_shapes.py')
 SHAPES_DISTILL = osp.join(RCKA_DIR, 'shapes',
                           'rcka_resnet20_resnet8_1xb32_shapes.py')
 
-FCKA = dict(type='FCKALoss', loss_weight=5.0)
-LCKA = dict(type='LCKALoss', loss_weight=5.0, inter_weight=5.0)
+FCKA = dict(type='FCKALoss', loss_weight=5.0)  # alpha 5: App. B (no FCKA released)
+LCKA = dict(type='LCKALoss', loss_weight=5.0, inter_weight=5.0)  # App. B (ImageNet)
+# CIFAR-100: released icme_main.py CenterKernelAlignmentRKD(inter=15, intra=15)
+LCKA_CIFAR = dict(type='LCKALoss', loss_weight=15.0, inter_weight=15.0)
+# released icme_main.py: flip, ColorJitter(.1 x 4), AutoAugment(CIFAR10), rotation 5
+RELEASED_CIFAR_AUGMENTATION = [
+    'RandomFlip', 'NumpyToPIL', 'torchvision/ColorJitter', 'PILToNumpy', 'AutoAugment',
+    'NumpyToPIL', 'torchvision/RandomRotation', 'PILToNumpy', 'PackInputs']
 FEATURE_MAPPING = dict(
     preds_S=dict(from_student=True, recorder='feat', data_idx=-1),
     preds_T=dict(from_student=False, recorder='feat', data_idx=-1))
@@ -91,7 +98,7 @@ def _load(path: str) -> Config:
 
 
 def _assert_distiller_is(distiller: Dict, method: str, lcka: Dict = LCKA) -> None:
-    """The method's losses (alpha = beta = 5; ``lcka``, the LCKA loss config) and only
+    """The method's losses (FCKA alpha = 5; ``lcka``, the LCKA loss config) and only
     the recorders it reads."""
     losses, mappings, recorders = {}, {}, {}
     if method in ('fcka', 'rcka'):
@@ -133,17 +140,36 @@ def _cifar_classifier(network: str) -> Dict:
             loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
 
 
-def _assert_cifar_schedule(cfg: Config, lr: float) -> None:
-    """App. B: batch 128, 240 epochs, SGD (momentum 0.9, wd 5e-4); CRD's steps."""
+def _assert_cifar_schedule(cfg: Config, lr: float, warmup_to: float = None) -> None:
+    """Released code (Klayand/Distill_Knowledge) = App. B: batch 128, SGD (momentum
+    0.9, wd 5e-4) with Nesterov (default_optimizer.py; paper silent), ALRS
+    (scheduler/ALRS.py defaults; App. B); 240 epochs (App. B; code: CLI value);
+    the released augmentation (icme_main.py; paper silent)."""
     assert cfg.train_dataloader.batch_size == 128
     assert cfg.train_dataloader.dataset.type == 'CIFAR100'
     assert cfg.optim_wrapper.optimizer == dict(
-        type='SGD', lr=lr, momentum=0.9, weight_decay=5e-4)
-    assert cfg.param_scheduler == dict(
-        type='MultiStepLR', by_epoch=True, milestones=[150, 180, 210], gamma=0.1)
+        type='SGD', lr=lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    expected_scheduler = dict(type='ALRSLR', warmup_epochs=30, decay=0.97,
+                              abs_threshold=0.01, rel_threshold=0.01)
+    if warmup_to is not None:
+        expected_scheduler['max_value'] = warmup_to
+    assert cfg.param_scheduler == expected_scheduler
     assert cfg.train_cfg.max_epochs == 240
-    assert cfg.auto_scale_lr.base_batch_size == 128
+    assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=128)
     assert cfg.default_hooks.checkpoint.interval == 10
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    assert [t.type for t in pipeline] == RELEASED_CIFAR_AUGMENTATION
+    assert pipeline[2] == dict(type='torchvision/ColorJitter', brightness=0.1,
+                               contrast=0.1, saturation=0.1, hue=0.1)
+    assert pipeline[3] == dict(type='PILToNumpy', to_bgr=True)  # mmcv ops: BGR
+    assert pipeline[4] == cfg.autoaugment_cifar10
+    assert pipeline[6] == dict(type='torchvision/RandomRotation', degrees=5)
+
+
+@functools.lru_cache(maxsize=None)
+def _mmpretrain_model(config: str) -> Dict:
+    """The model dict of an installed mmpretrain config."""
+    return Config.fromfile(osp.join(MMPRETRAIN_CONFIGS, config)).model.to_dict()
 
 
 def _imagenet_weights() -> Dict[str, str]:
@@ -172,9 +198,15 @@ def test_cifar100_pair_has_the_paper_settings_and_its_teachers_checkpoint(path):
     _assert_is_distillation(cfg)
     assert cfg.model.architecture == _cifar_classifier(student)
     assert cfg.model.teacher == _cifar_classifier(teacher)
-    _assert_distiller_is(cfg.model.distiller, method)
-    small_student = student in ('shufflenet-v1', 'mobilenet-v2-half')
-    _assert_cifar_schedule(cfg, lr=0.01 if small_student else 0.1)
+    _assert_distiller_is(cfg.model.distiller, method, lcka=LCKA_CIFAR)
+    # released Solver.py: teacher.train() during distillation (BN batch statistics)
+    assert cfg.model.teacher_norm_eval is False
+    # released Solver.py: MobileNet starts at 0.01, ALRS warms every student to 0.1;
+    # ShuffleNet starts at 0.1 like the others
+    if student == 'mobilenet-v2-half':
+        _assert_cifar_schedule(cfg, lr=0.01, warmup_to=0.1)
+    else:
+        _assert_cifar_schedule(cfg, lr=0.1)
     # the last checkpoint that its teacher config writes to tools/train.py's
     # default work dir
     teacher_config = osp.join(RCKA_DIR, 'cifar100', 'teachers',
@@ -185,6 +217,42 @@ def test_cifar100_pair_has_the_paper_settings_and_its_teachers_checkpoint(path):
     assert cfg.model.teacher_ckpt == f'work_dirs/{stem}/epoch_{last_epoch}.pth'
     assert last_epoch % teacher_cfg.default_hooks.checkpoint.interval == 0
     assert teacher_cfg.model == cfg.model.teacher
+
+
+def test_autoaugment_is_torchvisions_cifar10_policy():
+    """The written-out policy: torchvision's CIFAR-10 sub-policies, probabilities and
+    magnitudes (its 10-bin augmentation space), signs, fill 0, nearest."""
+    from torchvision.transforms import AutoAugment, AutoAugmentPolicy
+    reference = AutoAugment(AutoAugmentPolicy.CIFAR10)
+    size = 331  # translate: torchvision's pixels / size = mmpretrain's fraction
+    space = reference._augmentation_space(10, (size, size))
+    ours = _load(sorted(CIFAR_TEACHERS)[0]).autoaugment_cifar10
+    assert ours.type == 'AutoAugment'
+    assert len(ours.policies) == len(reference.policies) == 25
+    names = dict(ShearX='Shear', ShearY='Shear', TranslateX='Translate',
+                 TranslateY='Translate', Rotate='Rotate', Color='ColorTransform',
+                 Contrast='Contrast', Brightness='Brightness', Sharpness='Sharpness',
+                 Posterize='Posterize', Solarize='Solarize',
+                 AutoContrast='AutoContrast', Equalize='Equalize', Invert='Invert')
+    for sub_ours, sub_reference in zip(ours.policies, reference.policies):
+        assert len(sub_ours) == len(sub_reference)
+        for op, (name, prob, level) in zip(sub_ours, sub_reference):
+            assert (op.type, op.prob) == (names[name], prob)
+            magnitudes, signed = space[name]
+            assert op.get('random_negative_prob', 0.0) == (0.5 if signed else 0.0)
+            if level is None:
+                assert set(op) == {'type', 'prob'}
+                continue
+            value = dict(Shear=op.get('magnitude'), Rotate=op.get('angle'),
+                         Posterize=op.get('bits'), Solarize=op.get('thr'),
+                         Translate=op.get('magnitude', 0) * size).get(
+                             op.type, op.get('magnitude'))
+            assert value == pytest.approx(float(magnitudes[level]), abs=1e-4), name
+            if op.type in ('Shear', 'Translate', 'Rotate'):
+                assert (op.pad_val, op.interpolation) == (0, 'nearest')
+            if op.type in ('Shear', 'Translate'):
+                assert op.direction == ('horizontal' if name.endswith('X')
+                                        else 'vertical')
 
 
 @pytest.mark.parametrize('path', sorted(CIFAR_TEACHERS), ids=_name)
@@ -203,9 +271,7 @@ def test_imagenet_pair_has_mmrazors_schedule_and_a_model_zoo_teacher(path):
     _assert_is_distillation(cfg)
     _assert_distiller_is(cfg.model.distiller, 'rcka')
     teacher = IMAGENET[path]
-    assert cfg.model.teacher == dict(
-        cfg_path=f'mmpretrain::{teacher}', pretrained=False)
-    assert osp.isfile(osp.join(MMPRETRAIN_CONFIGS, teacher))
+    assert cfg.model.teacher == dict(_scope_='mmpretrain', **_mmpretrain_model(teacher))
     assert cfg.model.teacher_ckpt == _imagenet_weights()[teacher]
     # mmrazor's kd_logits_resnet34_resnet18_8xb32_in1k schedule
     assert cfg.train_dataloader.batch_size == 32
@@ -215,15 +281,15 @@ def test_imagenet_pair_has_mmrazors_schedule_and_a_model_zoo_teacher(path):
     assert cfg.param_scheduler.milestones == [30, 60, 90]
     assert cfg.train_cfg.max_epochs == 100
     assert cfg.data_preprocessor.num_classes == 1000
+    assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=256)
+    assert cfg.model.get('teacher_norm_eval', True) is True  # mmrazor's default
 
 
 def test_imagenet_students():
     resnet18, mobilenet = (_load(path) for path in sorted(IMAGENET))
 
     assert resnet18.model.architecture == dict(
-        cfg_path='mmpretrain::resnet/resnet18_8xb32_in1k.py', pretrained=False)
-    assert osp.isfile(
-        osp.join(MMPRETRAIN_CONFIGS, 'resnet', 'resnet18_8xb32_in1k.py'))
+        _scope_='mmpretrain', **_mmpretrain_model('resnet/resnet18_8xb32_in1k.py'))
     assert mobilenet.model.architecture.backbone == dict(type='MobileNetV1')
     assert mobilenet.model.architecture.head.in_channels == 1024
     assert mobilenet.model.architecture.head.num_classes == 1000
@@ -235,21 +301,21 @@ def test_shapes_trio_distills_the_teacher_config_into_the_student_config():
     distill = _load(SHAPES_DISTILL)
 
     _assert_is_distillation(distill)
-    # 4 classes: the toy pair softens the logits (see the config's comment)
+    # few classes: the toy pair softens the logits (see the config's comment)
     _assert_distiller_is(distill.model.distiller, 'rcka', lcka=dict(LCKA, tau=4.0))
     assert distill.model.architecture == student.model
     assert distill.model.teacher == teacher.model
     assert teacher.model.backbone == dict(type='ResNetCIFAR6n2', depth=20)
     assert student.model.backbone == dict(type='ResNetCIFAR6n2', depth=8)
-    assert student.model.head.num_classes == 4
+    assert student.model.head.num_classes == len(student.classes)
+    # the last checkpoint of the teacher config's default work dir
     last_epoch = teacher.train_cfg.max_epochs
-    assert distill.model.teacher_ckpt == (
+    assert distill.model.teacher_ckpt.endswith(
         f'work_dirs/resnet20_1xb32_shapes/epoch_{last_epoch}.pth')
     # the same data and schedule for the student alone and the distilled one
     for key in ('train_dataloader', 'optim_wrapper', 'param_scheduler',
                 'train_cfg'):
         assert distill[key] == student[key], key
-    assert distill.train_dataloader.dataset.data_root == 'data/shapes/'
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=_name)
@@ -259,12 +325,79 @@ def test_config_runs_one_train_step(path):
     if osp.basename(path).startswith(METHODS):
         method = osp.basename(path).split('_')[0]
         assert 'student.loss' in losses
-        # w * (1 - CKA) with CKA in [0, 1]; LCKA has two terms of weight 5
+        # w * (1 - CKA) with CKA in [0, 1]; LCKA has two terms of weight beta
+        beta = 15.0 if path in CIFAR_DISTILL else 5.0
         if method in ('fcka', 'rcka'):
             assert 0.0 <= losses['distill.loss_fcka'] <= 5.0
         if method in ('lcka', 'rcka'):
-            assert 0.0 <= losses['distill.loss_lcka'] <= 10.0
+            assert 0.0 <= losses['distill.loss_lcka'] <= 2 * beta
         assert ('distill.loss_fcka' in losses) == (method != 'lcka')
         assert ('distill.loss_lcka' in losses) == (method != 'fcka')
     else:
         assert set(losses) == {'loss'}
+
+
+def test_derived_imagenet_config_changes_classes_and_data_of_both_models(tmp_path):
+    """A user's config inheriting the ImageNet RCKA config sets 4 classes on student
+    and teacher, an image-folder data root and its class names: the models and the
+    data come out as asked (issue: with cfg_path the 1000-class heads stayed)."""
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import DATASETS
+    from PIL import Image
+
+    from config_smoke import build_model
+
+    # folder mode: mmpretrain labels the sub-folders in sorted order
+    classes = ['cross', 'ellipse', 'rectangle', 'triangle']
+    for name in classes:
+        (tmp_path / 'data' / name).mkdir(parents=True)
+        Image.new('RGB', (40, 40), (10, 20, 30)).save(tmp_path / 'data' / name / '0.png')
+    base = osp.join(RCKA_DIR, 'imagenet', 'rcka_resnet34_resnet18_8xb32_in1k.py')
+    user_config = tmp_path / 'my_rcka.py'
+    user_config.write_text(
+        f'_base_ = [{base!r}]\n'
+        f'classes = {classes!r}\n'
+        'model = dict(architecture=dict(head=dict(num_classes=4)),\n'
+        '             teacher=dict(head=dict(num_classes=4)),\n'
+        '             data_preprocessor=dict(num_classes=4))\n'
+        'train_dataloader = dict(dataset=dict(\n'
+        f'    _delete_=True, type="CustomDataset", data_root={str(tmp_path / "data")!r},\n'
+        '    classes=classes, pipeline=_base_.train_pipeline))\n')
+
+    model = build_model(str(user_config))
+    for classifier in (model.architecture, model.teacher):
+        assert classifier.head.num_classes == 4
+        assert classifier.head.fc.out_features == 4
+    assert (model.architecture.backbone.depth, model.teacher.backbone.depth) == (18, 34)
+
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        dataset = DATASETS.build(model.cfg.train_dataloader.dataset)
+    assert list(dataset.metainfo['classes']) == classes
+    assert len(dataset) == 4
+    for i in range(4):
+        info = dataset.get_data_info(i)
+        assert classes[info['gt_label']] == osp.basename(osp.dirname(info['img_path']))
+    assert dataset[0]['inputs'].shape == (3, 224, 224)
+
+
+def test_released_cifar_augmentation_runs_on_a_cifar_image():
+    """The train pipeline (PIL / numpy round trips included) turns a 32 x 32 RGB image
+    into a 32 x 32 input, and every AutoAugment sub-policy runs."""
+    import numpy as np
+    from mmengine.dataset import Compose
+    from mmengine.registry import DefaultScope
+
+    cfg = _load(sorted(CIFAR_TEACHERS)[0])
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
+        for sub_policy in cfg.autoaugment_cifar10.policies:
+            Compose([dict(op, prob=1.0) for op in sub_policy])(
+                dict(img=image.copy()))
+    outputs = [pipeline(dict(img=image.copy(), gt_label=3)) for _ in range(8)]
+    for out in outputs:
+        assert out['inputs'].shape == (3, 32, 32)
+        assert out['inputs'].dtype == torch.uint8
+        assert int(out['data_samples'].gt_label) == 3
+    assert any(not torch.equal(out['inputs'], outputs[0]['inputs']) for out in outputs)

@@ -4,14 +4,19 @@
 # (batch 64, SGD lr 0.05, momentum 0.9, weight decay 5e-4, 240 epochs, lr / 10 at 150,
 # 180, 210). A child config adds its loss to `distill_losses` /
 # `loss_forward_mappings`; a pair config sets architecture, teacher and teacher_ckpt.
-_base_ = ['../../rcka/cifar100/_base_/distill_cifar100.py']
+_base_ = ['../../rcka/cifar100/_base_/cifar100_bs128_240e.py']
 
 train_dataloader = dict(batch_size=64)
 optim_wrapper = dict(optimizer=dict(lr=0.05))
-auto_scale_lr = dict(base_batch_size=64)
+# The lr is for one GPU x 64 images; `tools/train.py --auto-scale-lr` scales it
+# linearly with another total batch.
+auto_scale_lr = dict(enable=False, base_batch_size=64)
 
 model = dict(
+    _scope_='mmrazor',
     type='GNoRPDistill',
+    data_preprocessor=dict(
+        _base_.data_preprocessor, type='mmpretrain.ClsDataPreprocessor'),
     gnorp=dict(ratio=3.5, feature=dict(recorder='feat', data_idx=-1)),
     distiller=dict(
         type='ConfigurableDistiller',
@@ -22,3 +27,7 @@ model = dict(
 neck_features = dict(
     preds_S=dict(from_student=True, recorder='feat', data_idx=-1),
     preds_T=dict(from_student=False, recorder='feat', data_idx=-1))
+
+find_unused_parameters = True
+
+val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

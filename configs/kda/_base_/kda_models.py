@@ -8,9 +8,13 @@
 #         distiller=_base_.kda_distillers.cifar100.resnet18_half.before_fc)
 # Networks: mmpretrain's ResNet_CIFAR (3x3 stride-1 stem, no max-pool; used for the
 # 64 x 64 Tiny-ImageNet images too); ResNet-18-0.5 is ResNet_CIFAR-18 with 32 stem and
-# base channels (stages of 32/64/128/256 channels). ShuffleNetV2 is mmpretrain's
-# ImageNet network (stride-2 stem and max-pool): mmpretrain has no CIFAR variant, so on
-# 32 x 32 inputs its last stage is 1 x 1.
+# base channels (stages of 32/64/128/256 channels). ShuffleNetV2 is mmrazor_relkd's
+# ShuffleNetV2CIFAR (3x3 stride-1 stem, no max-pool: the pytorch-cifar100 model family
+# the released KDA networks come from; last feature map 4 x 4 on 32 x 32 inputs).
+# Loss keys (change an argument with e.g.
+# `model = dict(distiller=dict(distill_losses=dict(loss_kda=dict(loss_weight=0.1))))`):
+# `loss_kda` in the before-FC and after-FC configs, `loss_kda_before_fc` and
+# `loss_kda_after_fc` in the Combo configs.
 # Ground-truth labels reach KDALoss through a ModuleInputs recorder on the student's
 # `head.loss_module` (mmpretrain's ClsHead calls it as loss_module(cls_score, target):
 # data_idx=1); soft Mixup / CutMix targets are reduced to their argmax class.
@@ -38,19 +42,21 @@ def _networks() -> dict:
         resnet18=(dict(type='ResNet_CIFAR', depth=18), 512),
         resnet18_half=(dict(type='ResNet_CIFAR', depth=18, stem_channels=32,
                             base_channels=32), 256),
-        shufflenet_v2=(dict(type='ShuffleNetV2', widen_factor=1.0), 1024),
+        shufflenet_v2=(dict(type='ShuffleNetV2CIFAR', widen_factor=1.0), 1024),
     )
 
 
 def _kda_distiller(positions: tuple, num_classes: int, student_channels: int,
                    teacher_channels: int) -> dict:
     """A ConfigurableDistiller with one KDALoss per position ('before_fc' reads the
-    input of `head.fc`, 'after_fc' its output)."""
+    input of `head.fc`, 'after_fc' its output): `loss_kda` for one position,
+    `loss_kda_<position>` for each of several."""
     student_recorders = dict(
         targets=dict(type='ModuleInputs', source='head.loss_module'))
     teacher_recorders = dict()
     losses, mappings = dict(), dict()
     for position in positions:
+        key = 'loss_kda' if len(positions) == 1 else f'loss_kda_{position}'
         if position == 'before_fc':
             recorder = dict(type='ModuleInputs', source='head.fc')
             record = dict(recorder='fc_inputs', data_idx=0)
@@ -61,14 +67,14 @@ def _kda_distiller(positions: tuple, num_classes: int, student_channels: int,
             channels = (num_classes, num_classes)
         student_recorders[record['recorder']] = recorder
         teacher_recorders[record['recorder']] = recorder
-        losses[f'loss_kda_{position}'] = dict(
+        losses[key] = dict(
             type='KDALoss',
             num_classes=num_classes,
             student_channels=channels[0],
             teacher_channels=channels[1],
             loss_weight=0.04,
             warmup_epochs=5)
-        mappings[f'loss_kda_{position}'] = dict(
+        mappings[key] = dict(
             preds_S=dict(from_student=True, **record),
             preds_T=dict(from_student=False, **record),
             gt_labels=dict(from_student=True, recorder='targets', data_idx=1))

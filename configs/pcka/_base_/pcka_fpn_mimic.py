@@ -3,8 +3,11 @@
 # feature by a mean squared error. Merged into a PCKA pair config with
 #     _base_ = ['./<pcka pair config>.py', './_base_/pcka_fpn_mimic.py']
 #     model = dict(distiller=_base_.pcka_fpn_mimic_distiller)
-# The paper states neither the kernel size nor the weight of the mimic term: a 1 x 1
-# conv (no norm, no activation) and weight 1 on the element-wise mean are our choice.
+# The authors released no mimic config, and the paper states neither the kernel size
+# nor the weight of the mimic term: a 1 x 1 conv (no norm, no activation), weight 1 on
+# the element-wise mean and levels 0-3 in every mimic config (also on RetinaNet-X101,
+# where PCKA itself distils levels 0-2) are our choice. Loss keys: `loss_mimic_fpn0`
+# ... `loss_mimic_fpn3`.
 pcka_fpn_mimic_distiller = dict(
     connectors={
         f'fpn{level}_mimic_connector': dict(

@@ -5,4 +5,4 @@ model = dict(
     architecture=_base_.cifar100_classifiers.vgg8,
     teacher=_base_.cifar100_classifiers.vgg13,
     teacher_ckpt='work_dirs/vgg13_1xb128_cifar100/epoch_240.pth',
-    distiller=_base_.cka_distillers.fcka)
+    distiller=_base_.cka_distillers_cifar100.fcka)

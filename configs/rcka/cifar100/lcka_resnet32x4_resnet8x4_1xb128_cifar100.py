@@ -5,4 +5,4 @@ model = dict(
     architecture=_base_.cifar100_classifiers.resnet8x4,
     teacher=_base_.cifar100_classifiers.resnet32x4,
     teacher_ckpt='work_dirs/resnet32x4_1xb128_cifar100/epoch_240.pth',
-    distiller=_base_.cka_distillers.lcka)
+    distiller=_base_.cka_distillers_cifar100.lcka)

@@ -5,4 +5,4 @@ model = dict(
     architecture=_base_.cifar100_classifiers.wrn_16_2,
     teacher=_base_.cifar100_classifiers.wrn_40_2,
     teacher_ckpt='work_dirs/wrn-40-2_1xb128_cifar100/epoch_240.pth',
-    distiller=_base_.cka_distillers.lcka)
+    distiller=_base_.cka_distillers_cifar100.lcka)

@@ -5,7 +5,4 @@ model = dict(
     architecture=_base_.cifar100_classifiers.shufflenet_v1,
     teacher=_base_.cifar100_classifiers.resnet32x4,
     teacher_ckpt='work_dirs/resnet32x4_1xb128_cifar100/epoch_240.pth',
-    distiller=_base_.cka_distillers.rcka)
-
-# lr 0.01 for the ShuffleNet / MobileNet students (CRD code base).
-optim_wrapper = dict(optimizer=dict(lr=0.01))
+    distiller=_base_.cka_distillers_cifar100.rcka)

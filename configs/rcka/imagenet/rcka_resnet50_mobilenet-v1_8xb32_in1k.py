@@ -3,6 +3,8 @@
 # architecture from the mmpretrain model zoo (resnet50_8xb32_in1k, 76.55 top-1).
 # MobileNet-V1 is this package's backbone (mmpretrain has none).
 _base_ = ['./_base_/distill_8xb32_in1k.py']
+# After _base_ (mmengine reads this file as a plain config): full model dicts.
+from mmengine.hub import get_config  # noqa: E402
 
 teacher_ckpt = 'https://download.openmmlab.com/mmclassification/v0/resnet/resnet50_8xb32_in1k_20210831-ea4938fc.pth'  # noqa: E501
 
@@ -19,6 +21,7 @@ model = dict(
             loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
             topk=(1, 5))),
     teacher=dict(
-        cfg_path='mmpretrain::resnet/resnet50_8xb32_in1k.py', pretrained=False),
+        _scope_='mmpretrain',
+        **get_config('mmpretrain::resnet/resnet50_8xb32_in1k.py').model),
     teacher_ckpt=teacher_ckpt,
     distiller=_base_.cka_distillers.rcka)
