@@ -1,0 +1,18 @@
+# The ResNet-32x4 -> ResNet-8x4 CIFAR-100 pair for the baselines of the benchmark suite
+# (configs/benchmarks/cifar100_resnet32x4_resnet8x4.py): mmrazor's SingleTeacherDistill,
+# the teacher of configs/rcka/cifar100/teachers/resnet32x4_1xb128_cifar100.py (the
+# suite trains it once and sets teacher_ckpt) and recorder definitions the method
+# configs share. A method config adds `model = dict(distiller=...)`.
+_base_ = ['../../../rcka/cifar100/_base_/distill_cifar100.py']
+
+model = dict(
+    architecture=_base_.cifar100_classifiers.resnet8x4,
+    teacher=_base_.cifar100_classifiers.resnet32x4,
+    teacher_ckpt='work_dirs/resnet32x4_1xb128_cifar100/epoch_240.pth')
+
+# the logits (output of the 100-way `head.fc`), the pooled penultimate features
+# (`neck`, a one-element tuple: read with data_idx=-1) and the labels (second input of
+# the student's `head.loss_module`: data_idx=1)
+logits_recorder = dict(type='ModuleOutputs', source='head.fc')
+pooled_recorder = dict(type='ModuleOutputs', source='neck')
+labels_recorder = dict(type='ModuleInputs', source='head.loss_module')

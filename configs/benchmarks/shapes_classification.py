@@ -1,0 +1,36 @@
+# Benchmark suite: the toy ResNet-20 -> ResNet-8 pair on the embedded "shapes" crops
+# (4 classes), every method against the plain student over the same seeds. Run with
+# tools/analysis/compare_methods.py (format: configs/benchmarks/README.md); generate the
+# data first with `python tools/generate_shapes_dataset.py`.
+#
+# Training budget, the same for the student and every method: the schedule of
+# configs/rcka/shapes/_base_/shapes_cls_20e.py (20 epochs, batch 32, SGD lr 0.05, cosine), which every
+# config below inherits unchanged. The teacher is trained once with its own config.
+# Each method keeps its paper's settings; the toy adaptations are documented in its
+# config (LCKA's tau = 4, KDA's 5 warm-up epochs, the static lambda of the relation
+# losses that have no published weight).
+_here = 'configs/benchmarks/shapes/'
+_pair = '_resnet20_resnet8_shapes.py'
+teacher = dict(config='configs/rcka/shapes/resnet20_1xb32_shapes.py')
+student = dict(config='configs/rcka/shapes/resnet8_1xb32_shapes.py')
+methods = [
+    # mmrazor's baselines
+    dict(name='KD', config=_here + 'kd' + _pair),
+    dict(name='DKD', config=_here + 'dkd' + _pair),
+    dict(name='DIST', config=_here + 'dist' + _pair),
+    dict(name='RKD', config=_here + 'rkd' + _pair),
+    # ours
+    dict(name='FCKA', config=_here + 'fcka' + _pair),
+    dict(name='LCKA', config=_here + 'lcka' + _pair),
+    dict(name='RCKA', config='configs/rcka/shapes/rcka_resnet20_resnet8_1xb32_shapes.py'),
+    dict(name='KDA',
+         config='configs/kda/shapes/kda_before-fc_resnet20_resnet8_1xb32_shapes.py'),
+    dict(name='FKD', config=_here + 'fkd' + _pair),
+    dict(name='mAKD', config=_here + 'makd' + _pair),
+    dict(name='SP', config=_here + 'sp' + _pair),
+    dict(name='CC', config=_here + 'cc' + _pair),
+    dict(name='mAKD+GNoRP', config=_here + 'makd-gnorp' + _pair),
+    dict(name='RCKA+GNoRP', config=_here + 'rcka-gnorp' + _pair),
+]
+metric = 'accuracy/top1'
+seeds = [0, 1, 2]
