@@ -7,17 +7,21 @@
 #
 # Environment variables:
 #   RELKD_PYTHON          interpreter for the venv (default: python3.11, else python3)
+#   RELKD_VENV            where the venv goes (default: .venv in the repository)
 #   RELKD_TORCH_VERSION   torch version (default 2.14.1)
 #   RELKD_TORCHVISION_VERSION  torchvision version (default 0.29.1)
 #   RELKD_TORCH_INDEX_URL extra index for another torch build, e.g.
 #                         https://download.pytorch.org/whl/cu124 (GPU users)
+#   RELKD_EXTRA_PINS      extra requirements installed with torch and with the stack,
+#                         space-separated, e.g. 'numpy<2' for torch < 2.4
 #   FORCE_CUDA=1          build mmcv's CUDA ops (needs nvcc; see README, GPU section)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="$repo/.venv"
+venv="${RELKD_VENV:-$repo/.venv}"
 torch_version="${RELKD_TORCH_VERSION:-2.14.1}"
 torchvision_version="${RELKD_TORCHVISION_VERSION:-0.29.1}"
+read -r -a extra_pins <<<"${RELKD_EXTRA_PINS:-}"
 mmcv_version="2.1.0"
 stack=(
   "mmengine==0.10.7" "mmdet==3.3.0" "mmpretrain==1.2.0" "mmrazor==1.0.0"
@@ -31,9 +35,10 @@ fi
 stamp_content="torch=$torch_version torchvision=$torchvision_version mmcv=$mmcv_version \
 force_cuda=${FORCE_CUDA:-0} index=${RELKD_TORCH_INDEX_URL:-} stack=${stack[*]} \
 setup=$(sha1sum "$repo/setup.py" | cut -c1-12) script=$(sha1sum "${BASH_SOURCE[0]}" | cut -c1-12)"
+[ ${#extra_pins[@]} -eq 0 ] || stamp_content="$stamp_content pins=${extra_pins[*]}"
 stamp="$venv/.relkd-installed"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_content" ]; then
-  echo "[setup_env] .venv is up to date ($stamp)"
+  echo "[setup_env] $venv is up to date ($stamp)"
   exit 0
 fi
 
@@ -46,40 +51,70 @@ pip=("$venv/bin/python" -m pip)
 
 torch_args=()
 [ -n "${RELKD_TORCH_INDEX_URL:-}" ] && torch_args=(--extra-index-url "$RELKD_TORCH_INDEX_URL")
-echo "[setup_env] torch==$torch_version torchvision==$torchvision_version"
-"${pip[@]}" install -q "${torch_args[@]}" "torch==$torch_version" "torchvision==$torchvision_version"
+echo "[setup_env] torch==$torch_version torchvision==$torchvision_version ${extra_pins[*]}"
+"${pip[@]}" install -q "${torch_args[@]}" "torch==$torch_version" "torchvision==$torchvision_version" \
+  "${extra_pins[@]}"
+
+# The C++ standard the installed torch's headers require: torch/all.h stops with
+# "C++NN or later compatible compiler is required" below it (17 for torch 2.1, 20 for 2.14).
+torch_cxx_standard() {
+  local header
+  header="$("$venv/bin/python" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "include", "torch", "csrc", "api", "include", "torch", "all.h"))')"
+  grep -o 'C++[0-9]* or later compatible compiler is required' "$header" 2>/dev/null \
+    | grep -o '[0-9][0-9]' | head -n 1 || true
+}
 
 if ! "$venv/bin/python" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$mmcv_version'" 2>/dev/null; then
-  # mmcv 2.1.0 has no wheels on PyPI: build it. Its setup.py forces -std=c++17, but
-  # torch >= 2.14 headers need C++20, so compile through wrappers that rewrite the flag.
-  wrap="$(mktemp -d)"
-  for tool in c++ g++ cc gcc; do
-    real="$(PATH="${PATH//$wrap:/}" command -v "$tool" || true)"
-    [ -n "$real" ] || continue
-    cat >"$wrap/$tool" <<WRAP
+  # mmcv 2.1.0 has no wheels on PyPI: build one per torch build (pip's own wheel cache
+  # is keyed by the sdist only, so it would hand a wheel built for another torch).
+  torch_build="$("$venv/bin/python" -c 'import torch; print(torch.__version__)')"
+  mmcv_wheels="${XDG_CACHE_HOME:-$HOME/.cache}/mmrazor_relkd/mmcv-$mmcv_version-torch$torch_build-cuda${FORCE_CUDA:-0}"
+  if ! compgen -G "$mmcv_wheels/mmcv-$mmcv_version-*.whl" >/dev/null; then
+    cxx_standard="$(torch_cxx_standard)"
+    if [ -z "$cxx_standard" ]; then
+      echo "[setup_env] cannot tell which C++ standard torch $torch_build's headers need" \
+        "(no 'C++NN or later compatible compiler is required' in torch/all.h)" >&2
+      exit 1
+    fi
+    build_env=(PATH="$venv/bin:$PATH")
+    if [ "$cxx_standard" -gt 17 ]; then
+      # mmcv's setup.py forces -std=c++17 (c++14 for old torch): compile through
+      # wrappers that rewrite the flag to the standard torch's headers need.
+      wrap="$(mktemp -d)"
+      for tool in c++ g++ cc gcc; do
+        real="$(command -v "$tool" || true)"
+        [ -n "$real" ] || continue
+        cat >"$wrap/$tool" <<WRAP
 #!/usr/bin/env bash
 args=()
 for a in "\$@"; do
-  case "\$a" in -std=c++1[147]|-std=gnu++1[147]) a="-std=c++20" ;; esac
+  case "\$a" in -std=c++1[147]|-std=gnu++1[147]) a="-std=c++$cxx_standard" ;; esac
   args+=("\$a")
 done
 exec "$real" "\${args[@]}"
 WRAP
-    chmod +x "$wrap/$tool"
-  done
-  # mmcv's setup.py imports pkg_resources, which setuptools >= 70 dropped (and torch's
-  # install may have upgraded setuptools).
-  "${pip[@]}" install -q "setuptools<70"
-  echo "[setup_env] building mmcv==$mmcv_version from source in C++20 (about 12 min on 2 cores; pip caches the wheel)"
-  PATH="$wrap:$venv/bin:$PATH" CC="$wrap/gcc" CXX="$wrap/g++" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-    "${pip[@]}" install --no-build-isolation "mmcv==$mmcv_version"
-  rm -rf "$wrap"
+        chmod +x "$wrap/$tool"
+      done
+      build_env=(PATH="$wrap:$venv/bin:$PATH" CC="$wrap/gcc" CXX="$wrap/g++")
+    fi
+    # mmcv's setup.py imports pkg_resources, which setuptools >= 70 dropped (and torch's
+    # install may have upgraded setuptools).
+    "${pip[@]}" install -q "setuptools<70"
+    echo "[setup_env] building mmcv==$mmcv_version for torch $torch_build in C++$cxx_standard" \
+      "(about 12 min on 2 cores; the wheel is kept in $mmcv_wheels)"
+    env "${build_env[@]}" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+      "${pip[@]}" wheel --no-build-isolation --no-deps --no-cache-dir -w "$mmcv_wheels" \
+      "mmcv==$mmcv_version"
+    [ -z "${wrap:-}" ] || rm -rf "$wrap"
+  fi
+  "${pip[@]}" install -q --force-reinstall --no-deps "$mmcv_wheels"/mmcv-"$mmcv_version"-*.whl
 fi
 
 echo "[setup_env] installing the OpenMMLab stack and this package"
 # mmengine 0.10 resolves `mmdet::` config paths with pkg_resources (gone in setuptools
 # >= 81); torch 2.14 asks for setuptools >= 77.0.3.
-"${pip[@]}" install -q "mmcv==$mmcv_version" "${stack[@]}" "setuptools>=77.0.3,<81"
+"${pip[@]}" install -q "mmcv==$mmcv_version" "${stack[@]}" "setuptools>=77.0.3,<81" \
+  "${extra_pins[@]}"
 "${pip[@]}" install -q --no-build-isolation -e "$repo"
 "$venv/bin/python" -c "import mmrazor_relkd, mmcv.ops; print('[setup_env] ok: mmrazor_relkd', mmrazor_relkd.__version__)"
 echo "$stamp_content" >"$stamp"
