@@ -2,21 +2,19 @@
 (gloo) that validate different batches (also different numbers of them, and none on one
 rank) must both log the mean over every rank's batches."""
 import os
-import socket
 from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
 import mmrazor_relkd  # noqa: F401  (compat shims + registration, before mmrazor)
 from mmengine.logging import MessageHub
 from mmrazor.registry import MODELS
 from mmrazor_relkd.engine.hooks.cka_monitor_hook import CKAMonitorHook
 from toy_classifier import ToyClassifier
+from two_ranks import WORLD_SIZE, run_two_ranks
 
-WORLD_SIZE = 2
 BATCH = 6
 # validation batches per rank: rank 0 sees batches 0 and 2, rank 1 batch 1; then rank 0
 # sees 3 and 4, rank 1 none (a short last shard)
@@ -71,27 +69,12 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
 def rank_results(tmp_path_factory):
     """Rank 0 runs in this process, rank 1 in a spawned one."""
     out_dir = str(tmp_path_factory.mktemp('cka_monitor_ddp'))
     _save_teacher(os.path.join(out_dir, 'teacher.pth'))
-    port = _free_port()
-    other = mp.get_context('spawn').Process(target=_worker, args=(1, port, out_dir))
-    other.start()
-    try:
-        _worker(0, port, out_dir)
-    finally:
-        other.join(timeout=120)
-    assert other.exitcode == 0, f'rank 1 failed with exit code {other.exitcode}'
-    return out_dir, [torch.load(os.path.join(out_dir, f'rank{rank}.pth'),
-                                weights_only=True) for rank in range(WORLD_SIZE)]
+    return out_dir, run_two_ranks(_worker, out_dir)
 
 
 def _reference_cka(out_dir: str, indices) -> float:

@@ -2,19 +2,17 @@
 batches must keep the same lambda, the one that the gradient norms averaged over both
 ranks give (``GNoRPDistill`` all-reduces them), also while the student trains."""
 import os
-import socket
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
 import mmrazor_relkd  # noqa: F401  (compat shims + registration, before mmrazor)
 from mmrazor.registry import MODELS
 from mmrazor_relkd.models.distillers.gnorp_distill import GNoRPDistill, GNoRPWeight
 from toy_classifier import ToyClassifier
+from two_ranks import WORLD_SIZE, run_two_ranks
 
-WORLD_SIZE = 2
 BATCH = 8  # per rank and step
 FROZEN_STEPS = 3  # the student is not updated: every step is checked against a reference
 TRAIN_STEPS = 3  # SGD steps on gradients averaged over the ranks, as DDP does
@@ -81,28 +79,12 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
 def rank_results(tmp_path_factory):
     """Rank 0 runs in this process, rank 1 in a spawned one."""
     out_dir = str(tmp_path_factory.mktemp('gnorp_ddp'))
     _save_teacher(os.path.join(out_dir, 'teacher.pth'))
-    port = _free_port()
-    other = mp.get_context('spawn').Process(target=_worker, args=(1, port, out_dir))
-    other.start()
-    try:
-        _worker(0, port, out_dir)
-    finally:
-        other.join(timeout=120)
-    assert other.exitcode == 0, f'rank 1 failed with exit code {other.exitcode}'
-    results = [torch.load(os.path.join(out_dir, f'rank{rank}.pth'), weights_only=True)
-               for rank in range(WORLD_SIZE)]
-    return out_dir, results
+    return out_dir, run_two_ranks(_worker, out_dir)
 
 
 def _grad_norms(algorithm: GNoRPDistill, step: int, rank: int) -> torch.Tensor:

@@ -2,19 +2,17 @@
 different half of the data, must end with the global class means, also when the loss
 sits in a DistributedDataParallel model that broadcasts buffers at every forward."""
 import os
-import socket
 from typing import Dict
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from torch import nn
 
 import mmrazor_relkd  # noqa: F401  (compat shims + registration, before mmrazor)
 from mmrazor_relkd.models.losses.kda_loss import KDALoss
+from two_ranks import WORLD_SIZE, run_two_ranks
 
-WORLD_SIZE = 2
 NUM_CLASSES = 5
 D_IN, D_S, D_T = 4, 3, 6
 BATCH = 6  # per rank and step
@@ -114,27 +112,10 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
 def rank_results(tmp_path_factory):
-    """Rank 0 runs in this process, rank 1 in a spawned one (one interpreter start, the
-    slow part: it imports the OpenMMLab stack)."""
-    out_dir = str(tmp_path_factory.mktemp('kda_ddp'))
-    port = _free_port()
-    other = mp.get_context('spawn').Process(target=_worker, args=(1, port, out_dir))
-    other.start()
-    try:
-        _worker(0, port, out_dir)
-    finally:
-        other.join(timeout=120)
-    assert other.exitcode == 0, f'rank 1 failed with exit code {other.exitcode}'
-    return [torch.load(os.path.join(out_dir, f'rank{rank}.pth'), weights_only=True)
-            for rank in range(WORLD_SIZE)]
+    """Rank 0 runs in this process, rank 1 in a spawned one."""
+    return run_two_ranks(_worker, str(tmp_path_factory.mktemp('kda_ddp')))
 
 
 def _single_process_class_means():
