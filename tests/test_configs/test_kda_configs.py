@@ -13,7 +13,8 @@ from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmpretrain.structures import DataSample
 
 from config_smoke import build_model, run_one_train_step
-from conftest import REPO_ROOT
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 KDA_DIR = osp.join(REPO_ROOT, 'configs', 'kda')
 CONFIGS = sorted(path for path in glob.glob(osp.join(KDA_DIR, '**', '*.py'), recursive=True)

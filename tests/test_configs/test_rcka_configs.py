@@ -15,7 +15,8 @@ import mmpretrain
 from mmengine.config import Config
 
 from config_smoke import run_one_train_step
-from conftest import REPO_ROOT
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 RCKA_DIR = osp.join(REPO_ROOT, 'configs', 'rcka')
 CONFIGS = sorted(

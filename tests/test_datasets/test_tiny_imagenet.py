@@ -12,7 +12,8 @@ from mmengine.registry import DefaultScope
 from mmpretrain.registry import DATASETS
 from mmrazor_relkd.datasets.tiny_imagenet import TinyImageNet
 
-from conftest import REPO_ROOT
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
 
 WNIDS = ['n02', 'n01', 'n03']  # wnids.txt is not sorted; class index = sorted position
 
