@@ -31,12 +31,18 @@ def _load(name: str):
 method_stats = _load('method_stats')
 compare = _load('compare_methods')
 
-REAL_SUITES = {
+SHIPPED_SUITES = {
     'configs/benchmarks/cifar100_resnet32x4_resnet8x4.py': (
         'accuracy/top1',
         ['KD', 'DKD', 'DIST', 'RKD', 'FCKA', 'LCKA', 'RCKA', 'KDA', 'FKD+GNoRP',
          'mAKD+GNoRP']),
     'configs/benchmarks/coco_retina-x101_retina-r50.py': (
+        'coco/bbox_mAP', ['PCKA', 'PCKA+mimic', 'PKD', 'CWD', 'MGD', 'FBKD', 'L2-mimic']),
+    'configs/benchmarks/shapes_classification.py': (
+        'accuracy/top1',
+        ['KD', 'DKD', 'DIST', 'RKD', 'FCKA', 'LCKA', 'RCKA', 'KDA', 'FKD', 'mAKD', 'SP',
+         'CC', 'mAKD+GNoRP', 'RCKA+GNoRP']),
+    'configs/benchmarks/shapes_detection.py': (
         'coco/bbox_mAP', ['PCKA', 'PCKA+mimic', 'PKD', 'CWD', 'MGD', 'FBKD', 'L2-mimic']),
 }
 
@@ -392,15 +398,15 @@ metric = 'accuracy/top1'
     assert 'training (' not in rerun.stdout
 
 
-# --------------------------------------------------------------- real-data suites
+# ----------------------------------------------------------------- shipped suites
 
 
 def _suite_runs_with_new_configs():
-    """(suite, run name) of every run whose config was written for a real-data suite
+    """(suite, run name) of every run whose config was written for a suite
     (configs/benchmarks/<data>/); the shipped configs they sit beside (RCKA, FKD, mAKD,
     PCKA, the teachers) are trained one step by tests/test_configs."""
     cases = []
-    for suite_path in sorted(REAL_SUITES):
+    for suite_path in sorted(SHIPPED_SUITES):
         suite = compare.load_suite(str(ROOT / suite_path))
         for entry in [suite.student, *suite.methods]:
             if (ROOT / 'configs' / 'benchmarks') in entry.config.parents:
@@ -408,9 +414,9 @@ def _suite_runs_with_new_configs():
     return cases
 
 
-@pytest.mark.parametrize('suite_path', sorted(REAL_SUITES))
-def test_real_suite_plan_and_dry_run(suite_path, tmp_path, capsys):
-    metric, methods = REAL_SUITES[suite_path]
+@pytest.mark.parametrize('suite_path', sorted(SHIPPED_SUITES))
+def test_suite_plan_and_dry_run(suite_path, tmp_path, capsys):
+    metric, methods = SHIPPED_SUITES[suite_path]
     suite = compare.load_suite(suite_path)
     assert suite.metric == metric
     assert [m.name for m in suite.methods] == methods
@@ -424,7 +430,7 @@ def test_real_suite_plan_and_dry_run(suite_path, tmp_path, capsys):
 
 
 @pytest.mark.parametrize('suite_path,name', _suite_runs_with_new_configs())
-def test_real_suite_config_trains_one_step(suite_path, name, tmp_path, monkeypatch):
+def test_suite_config_trains_one_step(suite_path, name, tmp_path, monkeypatch):
     """The run's written config (the suite's overrides merged) builds its model and
     trains one step on a synthetic batch."""
     import config_smoke

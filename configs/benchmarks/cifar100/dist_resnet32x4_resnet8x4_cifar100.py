@@ -3,21 +3,8 @@
 # (configs/distill/mmcls/dist/dist_logits_resnet34_resnet18_8xb32_in1k.py): inter and
 # intra relation 1 each, temperature 1, loss weight 2, cross-entropy weight 1;
 # mmrazor ships no CIFAR-100 setting, so the ImageNet one is used unchanged.
-_base_ = ['./_base_/distill_resnet32x4_resnet8x4.py']
+_base_ = [
+    './_base_/distill_resnet32x4_resnet8x4.py', '../_base_/classification_baselines.py'
+]
 
-model = dict(
-    distiller=dict(
-        type='ConfigurableDistiller',
-        student_recorders=dict(logits=_base_.logits_recorder),
-        teacher_recorders=dict(logits=_base_.logits_recorder),
-        distill_losses=dict(
-            loss_dist=dict(
-                type='DISTLoss',
-                inter_loss_weight=1.0,
-                intra_loss_weight=1.0,
-                tau=1,
-                loss_weight=2)),
-        loss_forward_mappings=dict(
-            loss_dist=dict(
-                logits_S=dict(from_student=True, recorder='logits'),
-                logits_T=dict(from_student=False, recorder='logits')))))
+model = dict(distiller=_base_.baseline_distillers.dist)

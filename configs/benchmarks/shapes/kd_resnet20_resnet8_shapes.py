@@ -2,17 +2,10 @@
 # "shapes". Settings of the CRD benchmark (CRD's train_student.py `--distill kd -r 0.1
 # -a 0.9`, also mdistiller's CFG.KD): temperature 4, 0.9 KL (times tau^2, as
 # KLDivergence does), 0.1 cross-entropy. Unchanged for the toy.
-_base_ = ['./_base_/distill_resnet20_resnet8_shapes.py']
+_base_ = [
+    './_base_/distill_resnet20_resnet8_shapes.py', '../_base_/classification_baselines.py'
+]
 
 model = dict(
     architecture=dict(head=dict(loss=dict(loss_weight=0.1))),
-    distiller=dict(
-        type='ConfigurableDistiller',
-        student_recorders=dict(logits=_base_.logits_recorder),
-        teacher_recorders=dict(logits=_base_.logits_recorder),
-        distill_losses=dict(
-            loss_kd=dict(type='KLDivergence', tau=4, loss_weight=0.9)),
-        loss_forward_mappings=dict(
-            loss_kd=dict(
-                preds_S=dict(from_student=True, recorder='logits'),
-                preds_T=dict(from_student=False, recorder='logits')))))
+    distiller=_base_.baseline_distillers.kd)

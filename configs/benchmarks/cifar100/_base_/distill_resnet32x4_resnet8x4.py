@@ -10,9 +10,6 @@ model = dict(
     teacher=_base_.cifar100_classifiers.resnet32x4,
     teacher_ckpt='work_dirs/resnet32x4_1xb128_cifar100/epoch_240.pth')
 
-# the logits (output of the 100-way `head.fc`), the pooled penultimate features
-# (`neck`, a one-element tuple: read with data_idx=-1) and the labels (second input of
-# the student's `head.loss_module`: data_idx=1)
-logits_recorder = dict(type='ModuleOutputs', source='head.fc')
-pooled_recorder = dict(type='ModuleOutputs', source='neck')
+# the labels (second input of the student's `head.loss_module`: data_idx=1); the
+# baselines' recorders are in ../../_base_/classification_baselines.py
 labels_recorder = dict(type='ModuleInputs', source='head.loss_module')

@@ -17,13 +17,9 @@ model = dict(
 find_unused_parameters = True
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
 
-# the logits (output of `head.fc`), the pooled penultimate features (`neck`, 64-d for
-# both networks), the last backbone stage and the labels (second input of the
-# student's `head.loss_module`)
-logits_recorder = dict(type='ModuleOutputs', source='head.fc')
+# the pooled penultimate features (`neck`, 64-d for both networks); the baselines'
+# recorders are in ../../_base_/classification_baselines.py
 pooled_recorder = dict(type='ModuleOutputs', source='neck')
-stage_recorder = dict(type='ModuleOutputs', source='backbone')
-labels_recorder = dict(type='ModuleInputs', source='head.loss_module')
 # preds_S / preds_T of a loss on the pooled features
 pooled_features = dict(
     preds_S=dict(from_student=True, recorder='feat', data_idx=-1),
