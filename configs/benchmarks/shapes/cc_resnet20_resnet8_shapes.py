@@ -3,12 +3,9 @@
 # comparison (initial gradient norm equal to the cross-entropy's; see the base), toy
 # ResNet-20 -> ResNet-8 on "shapes", on the pooled penultimate features:
 # L = CE + lambda * AffinityLoss('ip', 'none', 'l2').
-_base_ = ['./_base_/gnorp_pooled_resnet20_resnet8_shapes.py']
+_base_ = ['./_base_/affinity_fixed_resnet20_resnet8_shapes.py']
 
 model = dict(
-    gnorp=_base_.gnorp_fixed,
     distiller=dict(
         distill_losses=dict(
-            loss_affinity=dict(
-                type='AffinityLoss', affinity='ip', normalize='none', loss='l2')),
-        loss_forward_mappings=dict(loss_affinity=_base_.pooled_features)))
+            loss_affinity=dict(affinity='ip', normalize='none', loss='l2'))))

@@ -2,12 +2,9 @@
 # mAKD paper's variant comparison (initial gradient norms equal to the cross-entropy's;
 # see the base), toy ResNet-20 -> ResNet-8 on "shapes", on the pooled penultimate
 # features: L = CE + lambda * AffinityLoss('cs', 'l2', 'sl1').
-_base_ = ['./_base_/gnorp_pooled_resnet20_resnet8_shapes.py']
+_base_ = ['./_base_/affinity_fixed_resnet20_resnet8_shapes.py']
 
 model = dict(
-    gnorp=_base_.gnorp_fixed,
     distiller=dict(
         distill_losses=dict(
-            loss_affinity=dict(
-                type='AffinityLoss', affinity='cs', normalize='l2', loss='sl1')),
-        loss_forward_mappings=dict(loss_affinity=_base_.pooled_features)))
+            loss_affinity=dict(affinity='cs', normalize='l2', loss='sl1'))))
