@@ -1,1 +1,1 @@
-from . import hooks, runners, schedulers  # noqa: F401
+from . import hooks, loops, runners, schedulers  # noqa: F401

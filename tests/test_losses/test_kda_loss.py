@@ -276,20 +276,57 @@ def test_half_inputs_are_computed_in_float32(dtype):
     assert value.item() == pytest.approx(expected.item(), rel=1e-6)
 
 
-def test_checkpoint_holds_landmarks_and_count_but_not_partial_sums():
+VARIANTS = {
+    'class_mean': dict(),
+    'kmeans': dict(centers_per_class=2, kmeans_samples_per_class=5),
+    'random_samples': dict(landmarks='random_samples', centers_per_class=2),
+}
+
+
+@pytest.mark.parametrize('variant', sorted(VARIANTS))
+def test_state_dict_in_mid_epoch_resumes_the_partial_epoch_exactly(variant):
+    """A loss loaded from a mid-epoch state dict ends the epoch with the landmarks of
+    the uninterrupted loss (bit for bit), sample, pending rows and generator included."""
+    x_s, x_t, labels = _data(batch=48, classes=2)
+    batches = [(x_s[i:i + 4], x_t[i:i + 4], labels[i:i + 4]) for i in range(0, 48, 4)]
+
+    def new_loss():
+        return KDALoss(num_classes=2, student_channels=3, teacher_channels=5, seed=5,
+                       **VARIANTS[variant]).double()
+
+    whole = new_loss()
+    for batch in batches[:7]:  # kmeans: 28 rows, the last 8 pending (folded every 10)
+        whole(*batch)
+    state = whole.state_dict()
+    assert {key for key in state if key.startswith('partial_epoch_')}
+    resumed = new_loss()
+    resumed(x_s * 7, x_t, labels)  # its own partial epoch is replaced by the loaded one
+    assert not resumed.load_state_dict(state, strict=True).unexpected_keys
+    for batch in batches[7:]:
+        whole(*batch)
+        resumed(*batch)
+    whole.update_landmarks()
+    resumed.update_landmarks()
+    assert torch.equal(resumed.landmarks_student, whole.landmarks_student)
+    assert torch.equal(resumed.landmarks_teacher, whole.landmarks_teacher)
+    assert set(whole.state_dict()) == {'landmarks_student', 'landmarks_teacher',
+                                       'num_updates'}  # an epoch boundary: no partial
+
+
+def test_partial_epoch_of_several_processes_is_discarded_with_a_warning():
+    """A checkpoint holds rank 0's partial epoch only: loading it would count rank 0's
+    samples on every rank, so it is dropped and the epoch's remaining batches count."""
     x_s, x_t, labels = _data(batch=16)
     loss = KDALoss(num_classes=4, student_channels=3, teacher_channels=5).double()
-    loss(x_s, x_t, labels)
-    loss.update_landmarks()
-    loss(x_s * 100, x_t, labels)  # a partial epoch
-    state = loss.state_dict()
-    assert set(state) == {'landmarks_student', 'landmarks_teacher', 'num_updates'}
-
+    loss(x_s * 100, x_t, labels)
+    with mock.patch('mmrazor_relkd.models.losses.kda_loss.get_world_size', return_value=2):
+        state = loss.state_dict()
     resumed = KDALoss(num_classes=4, student_channels=3, teacher_channels=5).double()
-    resumed(x_s * 7, x_t, labels)  # partial sums of the interrupted run are discarded
-    resumed.load_state_dict(state)
-    assert resumed._completed_updates == 1
-    torch.testing.assert_close(resumed.landmarks_student, loss.landmarks_student)
+    with mock.patch('mmrazor_relkd.models.losses.kda_loss.print_log') as log:
+        resumed.load_state_dict(state)
+    assert 'discarding the partial epoch of the checkpoint (saved with 2 process(es)' in \
+        log.call_args.args[0]
+    assert resumed._accumulated is None
     resumed(x_s[:8], x_t[:8], labels[:8])
     resumed.update_landmarks()
     for c, mean in enumerate(reference_class_means(x_s[:8], x_t[:8], labels[:8], 4)):

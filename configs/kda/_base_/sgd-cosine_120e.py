@@ -29,7 +29,7 @@ param_scheduler = [
         end=120,
         convert_to_iter_based=True),
 ]
-train_cfg = dict(by_epoch=True, max_epochs=120, val_interval=1)
+train_cfg = dict(type='ExactResumeEpochBasedTrainLoop', max_epochs=120, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 # The lr is for 2 GPUs x 128 images; `tools/train.py --auto-scale-lr` scales it linearly

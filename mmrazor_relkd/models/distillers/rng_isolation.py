@@ -1,29 +1,47 @@
-"""Build and initialise what a distillation adds to a student without touching the
-global random-number streams, so that the student starts and trains exactly as it
-would alone with the same seed."""
+"""The global random-number streams (Python's, NumPy's, torch's) as one state: read,
+restored, and kept unchanged around code that must not advance them (building a
+teacher, validating in the middle of training)."""
 import random
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Dict, Iterator, List
 
 import numpy as np
 import torch
 
 
+def _cuda_devices() -> List[int]:
+    """The current CUDA device when CUDA is initialised (only that one: reading the
+    others would create a CUDA context on every device from every rank)."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        return [torch.cuda.current_device()]
+    return []
+
+
+def global_rng_state() -> Dict[str, Any]:
+    """Python's, NumPy's and torch's global random states (torch's CPU generator and,
+    when CUDA is initialised, the current device's), as picklable values."""
+    state = dict(python=random.getstate(), numpy=np.random.get_state(),
+                 torch=torch.get_rng_state())
+    for device in _cuda_devices():
+        state['cuda'] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def restore_global_rng_state(state: Dict[str, Any]) -> None:
+    """Set the global random states to ``state`` from :func:`global_rng_state`."""
+    random.setstate(state['python'])
+    np.random.set_state(state['numpy'])
+    torch.set_rng_state(state['torch'])
+    for device in _cuda_devices():
+        if 'cuda' in state:
+            torch.cuda.set_rng_state(state['cuda'], device)
+
+
 @contextmanager
 def preserved_global_rng() -> Iterator[None]:
-    """Restore Python's, NumPy's and torch's global random states on exit.
-
-    Covers torch's CPU generator and, when CUDA is initialised, the current device's
-    generator (only that one: reading the others would create a CUDA context on every
-    device from every rank).
-    """
-    python_state = random.getstate()
-    numpy_state = np.random.get_state()
-    devices = ([torch.cuda.current_device()]
-               if torch.cuda.is_available() and torch.cuda.is_initialized() else [])
-    with torch.random.fork_rng(devices=devices):
-        try:
-            yield
-        finally:
-            random.setstate(python_state)
-            np.random.set_state(numpy_state)
+    """Restore the global random states of :func:`global_rng_state` on exit."""
+    state = global_rng_state()
+    try:
+        yield
+    finally:
+        restore_global_rng_state(state)

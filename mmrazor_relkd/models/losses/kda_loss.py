@@ -1,10 +1,11 @@
 """KDA: knowledge distillation by approximated (landmark) kernel matrix transfer."""
+import logging
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
-from mmengine.dist import all_gather, all_reduce, get_rank
+from mmengine.dist import all_gather, all_reduce, get_rank, get_world_size
 from mmengine.logging import print_log
 from mmrazor.registry import MODELS
 from torch import Tensor, nn
@@ -17,6 +18,8 @@ from ...functional.landmark_selection import (EMPTY_KEY, cluster_sums,
 from ...functional.precision import to_loss_precision
 
 LANDMARK_KINDS = ('class_mean', 'random_samples')
+# state-dict keys of an epoch in progress: ``<prefix>partial_epoch_<part>``
+PARTIAL_EPOCH_PREFIX = 'partial_epoch_'
 
 
 @dataclass
@@ -90,11 +93,15 @@ class KDALoss(nn.Module):
     buffers, so they are saved in checkpoints and broadcast unchanged by DDP (they are
     equal on every rank). The per-rank epoch accumulators are plain attributes, not
     buffers: DDP's ``broadcast_buffers`` would otherwise overwrite every rank's partial
-    sums with rank 0's. They are not checkpointed: loading a state dict discards the
-    partial epoch, so a resumed run counts no sample twice (mmengine's epoch-based loop
-    resumes at an epoch boundary, where the accumulators are empty anyway). The Nystrom
-    matrices ``W^+`` / ``W_T^{+1/2}`` are non-persistent buffers, recomputed from the
-    landmarks at every update and after loading (no eigendecomposition in the forward).
+    sums with rank 0's. A state dict taken in the middle of an epoch also holds the
+    partial epoch (``partial_epoch_*`` keys: sums and counts, or the sample, the pending
+    rows and the generator state), so a run resumed there in one process (with
+    ``ExactResumeEpochBasedTrainLoop``) finalises the same landmarks as the uninterrupted
+    run. A checkpoint holds rank 0's partial epoch only, so with several processes (when
+    saved or loaded) the partial epoch is discarded, with a warning, and the landmarks
+    of that epoch come from its remaining batches. The Nystrom matrices ``W^+`` /
+    ``W_T^{+1/2}`` are non-persistent buffers, recomputed from the landmarks at every
+    update and after loading (no eigendecomposition in the forward).
 
     Args:
         num_classes: number of classes of the labels.
@@ -384,15 +391,70 @@ class KDALoss(nn.Module):
         self.nystrom_student.copy_(op_S)
         self.nystrom_teacher.copy_(op_T)
 
+    def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
+        """Buffers, plus the partial epoch when an accumulation is in progress."""
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        state = self._accumulated
+        if state is None:
+            return
+        parts = dict(world_size=torch.tensor(get_world_size()),
+                     label_range=state.label_range)
+        if self._uses_class_sums:
+            parts.update(sums=state.sums, counts=state.counts)
+        else:
+            width = state.sample_values.shape[-1]
+            pending = state.pending or [(state.sample_keys.new_empty(0),
+                                         state.label_range.new_empty(0),
+                                         state.sample_values.new_empty(0, width))]
+            keys, groups, values = (torch.cat(part) for part in zip(*pending))
+            parts.update(sample_keys=state.sample_keys, sample_values=state.sample_values,
+                         pending_keys=keys, pending_groups=groups, pending_values=values,
+                         key_generator=self._key_generator.get_state())
+        for name, value in parts.items():
+            destination[f'{prefix}{PARTIAL_EPOCH_PREFIX}{name}'] = value
+
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
                               missing_keys, unexpected_keys, error_msgs) -> None:
-        """Load landmarks and update count; discard the partial epoch (see class doc)."""
+        """Load landmarks and update count, and the partial epoch where it was saved
+        (see the class doc)."""
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
                                       missing_keys, unexpected_keys, error_msgs)
+        partial_prefix = prefix + PARTIAL_EPOCH_PREFIX
+        partial = {key[len(partial_prefix):]: value for key, value in state_dict.items()
+                   if key.startswith(partial_prefix)}
+        unexpected_keys[:] = [key for key in unexpected_keys
+                              if not key.startswith(partial_prefix)]
         self._completed_updates = int(self.num_updates)
-        self._accumulated = None
+        self._accumulated = self._restored_partial_epoch(partial) if partial else None
         with torch.no_grad():
             self._refresh_nystrom_operators()
+
+    def _restored_partial_epoch(self, partial: dict) -> Optional[_EpochAccumulator]:
+        """The accumulator saved by :meth:`_save_to_state_dict`, or ``None`` (with a
+        warning) where it is one rank's of several."""
+        saved_world_size = int(partial['world_size'])
+        if saved_world_size != 1 or get_world_size() != 1:
+            print_log(f'KDALoss: discarding the partial epoch of the checkpoint (saved '
+                      f'with {saved_world_size} process(es), loaded with '
+                      f"{get_world_size()}): it holds rank 0's samples only; the "
+                      "landmarks of this epoch come from its remaining batches",
+                      logger='current', level=logging.WARNING)
+            return None
+        device = self.landmarks_student.device
+        partial = {name: value.to(device) for name, value in partial.items()}
+        state = _EpochAccumulator(partial['label_range'])
+        if self._uses_class_sums:
+            state.sums, state.counts = partial['sums'], partial['counts']
+            return state
+        state.sample_keys, state.sample_values = (partial['sample_keys'],
+                                                  partial['sample_values'])
+        if partial['pending_keys'].numel():
+            state.pending = [(partial['pending_keys'], partial['pending_groups'],
+                              partial['pending_values'])]
+            state.pending_rows = partial['pending_keys'].shape[0]
+        self._key_generator = torch.Generator(device=device)
+        self._key_generator.set_state(partial['key_generator'].cpu())
+        return state
 
     def extra_repr(self) -> str:
         return (f'num_classes={self.num_classes}, student_channels={self.student_channels}, '

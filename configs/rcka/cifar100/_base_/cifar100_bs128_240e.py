@@ -19,7 +19,7 @@ optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
 param_scheduler = dict(
     type='MultiStepLR', by_epoch=True, milestones=[150, 180, 210], gamma=0.1)
-train_cfg = dict(by_epoch=True, max_epochs=240, val_interval=1)
+train_cfg = dict(type='ExactResumeEpochBasedTrainLoop', max_epochs=240, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 # The lr is for one GPU x 128 images; `tools/train.py --auto-scale-lr` scales it
