@@ -163,3 +163,13 @@ def test_random_states_are_not_restored_with_several_processes(tmp_path):
     assert not restore.called
     messages = [call.args[0] for call in log.call_args_list]
     assert sum('Resuming with several processes' in message for message in messages) == 1
+
+
+def test_resume_with_another_batch_size_is_refused_naming_the_fix(tmp_path):
+    checkpoint = dict(by_epoch=False, interval=3)
+    with pytest.raises(KeyboardInterrupt):
+        _runner(tmp_path, checkpoint, 7).train()
+    runner = _runner(tmp_path, checkpoint, resume=True, batch_size=5)  # 2 batches / epoch
+    with pytest.raises(ValueError, match=r'written after iteration 6 in epoch 2, which does '
+                       r'not fit 2 batches per epoch: resume with the dataset and batch'):
+        runner.train()

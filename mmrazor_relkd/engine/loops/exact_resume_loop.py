@@ -54,6 +54,12 @@ class ExactResumeEpochBasedTrainLoop(EpochBasedTrainLoop):
         self.runner.call_hook('before_train')
         if self._iter > 0:
             self._resume_at = self._iter - self._epoch * len(self.dataloader)
+            if not 0 <= self._resume_at <= len(self.dataloader):
+                raise ValueError(
+                    f'The resumed checkpoint was written after iteration {self._iter} in '
+                    f'epoch {self._epoch + 1}, which does not fit {len(self.dataloader)} '
+                    'batches per epoch: resume with the dataset and batch size of the '
+                    'run that wrote it (or start a new run with load_from)')
             self._random_states_restorable = self._check_random_states()
         while self._epoch < self._max_epochs and not self.stop_training:
             self.run_epoch()
