@@ -19,9 +19,10 @@ setup(
     include_package_data=True,
     python_requires='>=3.8',
     install_requires=[
-        'torch>=1.13',
+        # the versions tools/compat_matrix.sh tested (README, "Tested versions")
+        'torch>=2.1.2,<=2.15.0',
         'mmengine>=0.10.0,<0.11',
-        'mmcv>=2.0.0,<=2.1.0',
+        'mmcv==2.1.0',
         'mmdet>=3.0.0,<4.0.0',
         'mmpretrain>=1.0.0,<2.0.0',
         'mmrazor==1.0.0',

@@ -4,9 +4,10 @@ mmrazor's ``BaseAlgorithm`` (the student) and ``SingleTeacherDistill`` (the teac
 call ``set_module_inplace_false`` so that, for example, a recorder on a BatchNorm layer
 followed by ``ReLU(inplace=True)`` records the BatchNorm output and not the ReLU
 output written over it. mmrazor 1.0.0's version descends only into children held in
-an ``OrderedDict``; since torch 2.0 a module keeps its children in a plain ``dict``, so
-it changes nothing below the top module and the recorded tensors are silently
-post-activation (a recorded minimum of 0 instead of the negative BatchNorm values).
+an ``OrderedDict``; newer torch releases (2.14, 2.15; not 2.1) keep a module's
+children in a plain ``dict``, so there it changes nothing below the top module and the
+recorded tensors are silently post-activation (a recorded minimum of 0 instead of the
+negative BatchNorm values).
 
 :func:`keep_activations_out_of_place` checks mmrazor's method on a probe model (it
 needs no version test) and only where it misses children replaces it with one that

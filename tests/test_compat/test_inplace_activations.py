@@ -6,7 +6,8 @@ from mmengine.model import BaseModel
 from mmrazor.models import BaseAlgorithm, SingleTeacherDistill
 
 from mmrazor_relkd.compat import keep_activations_out_of_place
-from mmrazor_relkd.compat.inplace_activations import sets_children_out_of_place
+from mmrazor_relkd.compat.inplace_activations import (set_module_inplace_false,
+                                                      sets_children_out_of_place)
 
 
 class _ConvBNReLU(BaseModel):
@@ -32,11 +33,16 @@ def _distill() -> SingleTeacherDistill:
                        teacher_recorders=recorders))
 
 
-def test_mmrazor_method_misses_children_on_this_torch():
-    """The reason for the shim: mmrazor's own method leaves nested ReLUs in place."""
-    original = BaseAlgorithm.set_module_inplace_false.__wrapped__
-    assert not sets_children_out_of_place(original)
-    assert sets_children_out_of_place(BaseAlgorithm.set_module_inplace_false)
+def test_shim_replaces_mmrazors_method_exactly_where_it_misses_children():
+    """mmrazor's method descends only into ``OrderedDict`` children: it misses them
+    where torch keeps a module's children in a plain ``dict`` (torch 2.14 does, 2.1 does
+    not). There, and only there, the shim replaces it."""
+    children_in_plain_dict = type(nn.Sequential()._modules) is dict
+    method = BaseAlgorithm.set_module_inplace_false
+    original = getattr(method, '__wrapped__', method)
+    assert sets_children_out_of_place(original) is not children_in_plain_dict
+    assert (method is set_module_inplace_false) is children_in_plain_dict
+    assert sets_children_out_of_place(method)
     assert keep_activations_out_of_place() is False  # applied by import, once
 
 

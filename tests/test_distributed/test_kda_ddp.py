@@ -64,6 +64,35 @@ def _state(module: KDALoss) -> Dict[str, torch.Tensor]:
     return {name: buffer.clone() for name, buffer in module.named_buffers()}
 
 
+def _ddp_results(rank: int) -> Dict[str, torch.Tensor]:
+    """The landmarks of KDA losses inside DDP models (freed on return, while the process
+    group lives: torch 2.1 can deadlock when a DDP model's reducer holds the group's
+    last reference, whose destructor joins the gloo threads holding the GIL)."""
+    results = {}
+    # DDP's default: buffers are broadcast from rank 0 at every forward
+    wrapped = nn.parallel.DistributedDataParallel(_Student())
+    with torch.no_grad():
+        wrapped.module.kda.landmarks_teacher.fill_(rank + 1)
+    wrapped.eval()  # a probe, not a training step: no sums, no gradient
+    with torch.no_grad():
+        wrapped(*next(_rank_batches(rank)))
+    wrapped.train()
+    results['landmark_after_broadcast'] = wrapped.module.kda.landmarks_teacher.clone()
+    wrapped.module.kda.landmarks_teacher.zero_()
+    for epoch in range(2):  # second epoch: loss active, landmarks broadcast each step
+        _epoch(wrapped, rank, backward=True)
+        wrapped.module.kda.update_landmarks()
+    results['ddp'] = _state(wrapped.module.kda)
+
+    for name, kwargs in (('random', dict(landmarks='random_samples')),
+                         ('kmeans', dict(centers_per_class=2, kmeans_samples_per_class=4))):
+        model = nn.parallel.DistributedDataParallel(_Student(**kwargs))
+        _epoch(model, rank, backward=True)
+        model.module.kda.update_landmarks()
+        results[name] = _state(model.module.kda)
+    return results
+
+
 def _worker(rank: int, port: int, out_dir: str) -> None:
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     dist.init_process_group('gloo', rank=rank, world_size=WORLD_SIZE)
@@ -73,28 +102,7 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
         _epoch(plain, rank, backward=False)
         plain.kda.update_landmarks()
         results['plain'] = _state(plain.kda)
-
-        # DDP's default: buffers are broadcast from rank 0 at every forward
-        wrapped = nn.parallel.DistributedDataParallel(_Student())
-        with torch.no_grad():
-            wrapped.module.kda.landmarks_teacher.fill_(rank + 1)
-        wrapped.eval()  # a probe, not a training step: no sums, no gradient
-        with torch.no_grad():
-            wrapped(*next(_rank_batches(rank)))
-        wrapped.train()
-        results['landmark_after_broadcast'] = wrapped.module.kda.landmarks_teacher.clone()
-        wrapped.module.kda.landmarks_teacher.zero_()
-        for epoch in range(2):  # second epoch: loss active, landmarks broadcast each step
-            _epoch(wrapped, rank, backward=True)
-            wrapped.module.kda.update_landmarks()
-        results['ddp'] = _state(wrapped.module.kda)
-
-        for name, kwargs in (('random', dict(landmarks='random_samples')),
-                             ('kmeans', dict(centers_per_class=2, kmeans_samples_per_class=4))):
-            model = nn.parallel.DistributedDataParallel(_Student(**kwargs))
-            _epoch(model, rank, backward=True)
-            model.module.kda.update_landmarks()
-            results[name] = _state(model.module.kda)
+        results.update(_ddp_results(rank))
 
         bad = _Student()  # only rank 1 sees a bad label; both ranks must raise
         inputs, feats_t, labels = next(_rank_batches(rank))
@@ -108,6 +116,7 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
         except ValueError as error:
             results['bad_label_error'] = str(error)
         torch.save(results, os.path.join(out_dir, f'rank{rank}.pth'))
+        dist.barrier()  # every gloo work done before the group is destroyed
     finally:
         dist.destroy_process_group()
 
