@@ -18,7 +18,8 @@ EPOCHS = 2
 BATCH_SIZE = 4
 # the kill comes right after the checkpoint of this iteration, in the second epoch
 KILL_AFTER_ITER = 10
-CHECKPOINT_INTERVAL = 5
+# one checkpoint before the kill (each takes seconds: mmengine formats the config into it)
+CHECKPOINT_INTERVAL = KILL_AFTER_ITER
 
 # a hook module the killed run imports: SIGKILL (no clean-up, no atexit) right after
 # the CheckpointHook of the given iteration has written its checkpoint
