@@ -53,30 +53,23 @@ def _batch(step: int, rank: int):
     return inputs, labels
 
 
-def _worker(rank: int, port: int, out_dir: str) -> None:
-    torch.set_num_threads(1)
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
-    dist.init_process_group('gloo', rank=rank, world_size=WORLD_SIZE)
-    try:
-        algorithm = _algorithm(os.path.join(out_dir, 'teacher.pth'))
-        frozen = [algorithm.loss(*_batch(step, rank))['gnorp.lambda'].detach()
-                  for step in range(FROZEN_STEPS)]
-        optimizer = torch.optim.SGD(algorithm.student.parameters(), lr=0.1)
-        trained = []
-        for step in range(FROZEN_STEPS, FROZEN_STEPS + TRAIN_STEPS):
-            losses = algorithm.loss(*_batch(step, rank))
-            trained.append(losses['gnorp.lambda'].detach())
-            optimizer.zero_grad()
-            algorithm.parse_losses(losses)[0].backward()
-            for param in algorithm.student.parameters():
-                dist.all_reduce(param.grad)
-                param.grad /= WORLD_SIZE
-            optimizer.step()
-        torch.save(dict(frozen=torch.stack(frozen), trained=torch.stack(trained),
-                        student=algorithm.student.state_dict()),
-                   os.path.join(out_dir, f'rank{rank}.pth'))
-    finally:
-        dist.destroy_process_group()
+def _worker(rank: int, out_dir: str) -> dict:
+    algorithm = _algorithm(os.path.join(out_dir, 'teacher.pth'))
+    frozen = [algorithm.loss(*_batch(step, rank))['gnorp.lambda'].detach()
+              for step in range(FROZEN_STEPS)]
+    optimizer = torch.optim.SGD(algorithm.student.parameters(), lr=0.1)
+    trained = []
+    for step in range(FROZEN_STEPS, FROZEN_STEPS + TRAIN_STEPS):
+        losses = algorithm.loss(*_batch(step, rank))
+        trained.append(losses['gnorp.lambda'].detach())
+        optimizer.zero_grad()
+        algorithm.parse_losses(losses)[0].backward()
+        for param in algorithm.student.parameters():
+            dist.all_reduce(param.grad)
+            param.grad /= WORLD_SIZE
+        optimizer.step()
+    return dict(frozen=torch.stack(frozen), trained=torch.stack(trained),
+                student=algorithm.student.state_dict())
 
 
 @pytest.fixture(scope='module')
