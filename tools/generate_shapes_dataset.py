@@ -7,13 +7,14 @@ Example::
 import argparse
 
 from mmrazor_relkd.datasets import generate_shapes_dataset
+from mmrazor_relkd.datasets.synthetic_shapes import NUM_TRAIN_IMAGES, NUM_VAL_IMAGES
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', default='data/shapes', help='output folder')
-    parser.add_argument('--num-train', type=int, default=512)
-    parser.add_argument('--num-val', type=int, default=128)
+    parser.add_argument('--num-train', type=int, default=NUM_TRAIN_IMAGES)
+    parser.add_argument('--num-val', type=int, default=NUM_VAL_IMAGES)
     parser.add_argument('--image-size', type=int, default=128)
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()

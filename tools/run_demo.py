@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Sequence
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / 'data' / 'shapes'  # where the shapes configs read by default
@@ -54,16 +54,23 @@ def data_options(data_root: Path) -> List[str]:
     return [] if root == DEFAULT_DATA.resolve() else [f'data_root={root}/']
 
 
-def dataset_complete(data: Path) -> bool:
+def dataset_complete(data: Path, sizes: Optional[Tuple[int, int]] = None) -> bool:
     """Whether ``data`` holds a shapes dataset of the present generator with both
-    tasks' files (one from an earlier version, without the classification crops or
-    with other classes, is regenerated)."""
+    tasks' files and, if given, ``sizes`` = (training, validation) images. One from an
+    earlier version (without the classification crops, with other classes or, in the
+    default location, of another size) is regenerated."""
     from mmrazor_relkd.datasets import CLASSES
-    if not all((data / name).exists() for name in (
-            'annotations/instances_val.json', 'annotations/cls_val.txt', 'crops/val')):
+    names = [f'annotations/{kind}_{split}.{ext}' for split in ('train', 'val')
+             for kind, ext in (('instances', 'json'), ('cls', 'txt'))]
+    if not all((data / name).exists() for name in names + ['crops/val']):
         return False
-    coco = json.loads((data / 'annotations' / 'instances_val.json').read_text())
-    return [c['name'] for c in coco['categories']] == list(CLASSES)
+    for index, split in enumerate(('train', 'val')):
+        coco = json.loads((data / 'annotations' / f'instances_{split}.json').read_text())
+        if [c['name'] for c in coco['categories']] != list(CLASSES):
+            return False
+        if sizes is not None and len(coco['images']) != sizes[index]:
+            return False
+    return True
 
 
 def latest_scalars(work_dir: Path) -> List[Dict]:
@@ -146,7 +153,9 @@ def main() -> None:
                         help='passed to every training, e.g. train_cfg.max_epochs=1')
     args = parser.parse_args()
     root, data = args.work_dir.resolve(), args.data.resolve()
-    if not dataset_complete(data):
+    from mmrazor_relkd.datasets.synthetic_shapes import NUM_TRAIN_IMAGES, NUM_VAL_IMAGES
+    default_sizes = (NUM_TRAIN_IMAGES, NUM_VAL_IMAGES)
+    if not dataset_complete(data, default_sizes if data == DEFAULT_DATA.resolve() else None):
         from mmrazor_relkd.datasets import generate_shapes_dataset
         print(f'[demo] generating the shapes dataset in {data}')
         generate_shapes_dataset(str(data))

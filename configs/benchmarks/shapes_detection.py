@@ -5,7 +5,8 @@
 # `python tools/generate_shapes_dataset.py`.
 #
 # Training budget, the same for the student and every method: the schedule of
-# configs/shapes/_base_/retinanet_fpn_shapes.py (batch 8, AdamW lr 1e-3, cosine),
+# configs/shapes/_base_/retinanet_fpn_shapes.py (one epoch of 384 iterations, batch 8,
+# AdamW lr 1e-3, 50 warm-up iterations, cosine),
 # which every config below inherits unchanged. The teacher is trained once with its
 # own config. Each method keeps the settings of its mmrazor (or paper) recipe; the toy
 # adaptations are documented in its config (the FPN levels P3-P5 for all, MGD without

@@ -17,7 +17,7 @@ model = dict(
     type='FpnTeacherDistill',
     architecture={{_base_.student_model}},
     teacher={{_base_.teacher_model}},
-    teacher_ckpt='{{ fileDirname }}/../../work_dirs/retinanet_r34_fpn_shapes/epoch_6.pth',
+    teacher_ckpt='{{ fileDirname }}/../../work_dirs/retinanet_r34_fpn_shapes/epoch_1.pth',
     distiller=dict(
         type='ConfigurableDistiller',
         student_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')),

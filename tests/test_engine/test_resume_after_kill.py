@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Tuple
 
 import pytest
 import torch
@@ -90,15 +91,28 @@ def _options(name: str, data_root: Path, directory: Path) -> list:
     return options + _teacher_options(name, directory)
 
 
-def _train(config: str, work_dir: Path, options: list, *extra: str,
-           pythonpath: str = '') -> subprocess.CompletedProcess:
+def _start(config: str, work_dir: Path, options: list, *extra: str,
+           pythonpath: str = '') -> Tuple[subprocess.Popen, Path]:
+    """Start a single-threaded training, its output to a file (two side by side keep
+    both cores busy); :func:`_finish` waits for it."""
     env = dict(os.environ, OMP_NUM_THREADS='1',
                PYTHONPATH=os.pathsep.join(p for p in (pythonpath,
                                                        os.environ.get('PYTHONPATH')) if p))
-    return subprocess.run(
-        [sys.executable, 'tools/train.py', config, '--work-dir', str(work_dir), *extra,
-         '--cfg-options', *options], cwd=REPO, env=env, capture_output=True, text=True,
-        timeout=600)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    log = work_dir / f'output{len(list(work_dir.glob("output*.txt")))}.txt'
+    with log.open('w') as stream:
+        process = subprocess.Popen(
+            [sys.executable, 'tools/train.py', config, '--work-dir', str(work_dir),
+             *extra, '--cfg-options', *options], cwd=REPO, env=env, stdout=stream,
+            stderr=subprocess.STDOUT)
+    return process, log
+
+
+def _finish(started: Tuple[subprocess.Popen, Path]) -> Tuple[int, str]:
+    """The return code and the end of the output of a started training."""
+    process, log = started
+    process.wait(timeout=600)
+    return process.returncode, log.read_text()[-5000:]
 
 
 def _killed_config(config: str, directory: Path) -> str:
@@ -135,17 +149,19 @@ def test_sigkill_mid_epoch_then_resume_ends_as_the_uninterrupted_run(
         name, tiny_shapes, tmp_path):
     config = CONFIGS[name]
     options = _options(name, tiny_shapes, tmp_path)
-    whole = _train(config, tmp_path / 'whole', options)
-    assert whole.returncode == 0, whole.stderr[-5000:]
+    whole = _start(config, tmp_path / 'whole', options)
+    killed = _start(_killed_config(config, tmp_path), tmp_path / 'resumed', options,
+                    pythonpath=str(tmp_path))
+    returncode, stderr = _finish(whole)
+    assert returncode == 0, stderr
     iters_per_epoch = _last_iter(tmp_path / 'whole') // EPOCHS
     assert iters_per_epoch < KILL_AFTER_ITER < 2 * iters_per_epoch  # mid-epoch 2
-
-    killed = _train(_killed_config(config, tmp_path), tmp_path / 'resumed', options,
-                    pythonpath=str(tmp_path))
-    assert killed.returncode == -9, killed.stderr[-5000:]
+    returncode, stderr = _finish(killed)
+    assert returncode == -9, stderr
     assert _last_iter(tmp_path / 'resumed') == KILL_AFTER_ITER
-    resumed = _train(config, tmp_path / 'resumed', options, '--resume')
-    assert resumed.returncode == 0, resumed.stderr[-5000:]
+
+    returncode, stderr = _finish(_start(config, tmp_path / 'resumed', options, '--resume'))
+    assert returncode == 0, stderr
 
     weights, metrics = _final(tmp_path / 'resumed')
     expected_weights, expected_metrics = _final(tmp_path / 'whole')

@@ -366,8 +366,7 @@ metric = 'accuracy/top1'
     work = tmp_path / 'work'
     options = [f'{loader}.dataset.data_root={tiny_shapes}/' for loader in
                ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    options += ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-                'param_scheduler.T_max=1']
+    options += ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1']
     cmd = [sys.executable, str(ANALYSIS / 'compare_methods.py'), str(suite), '--seeds', '2',
            '--work-dir', str(work), '--jobs', '2', '--cfg-options', *options]
     env = dict(os.environ, OMP_NUM_THREADS='1')

@@ -87,11 +87,14 @@ def test_train_passes_cfg_options_only_when_there_are_some(tmp_path, monkeypatch
     assert commands[1][-3:] == ['--cfg-options', 'a=1', 'b=2']
 
 
-def test_dataset_complete_needs_both_tasks_and_the_present_classes(tmp_path):
+def test_dataset_complete_needs_both_tasks_the_present_classes_and_the_sizes(tmp_path):
     from mmrazor_relkd.datasets import generate_shapes_dataset
     assert not run_demo.dataset_complete(tmp_path)
-    generate_shapes_dataset(str(tmp_path), num_train=2, num_val=2, image_size=32)
+    generate_shapes_dataset(str(tmp_path), num_train=2, num_val=3, image_size=32)
     assert run_demo.dataset_complete(tmp_path)
+    assert run_demo.dataset_complete(tmp_path, (2, 3))
+    assert not run_demo.dataset_complete(tmp_path, (2, 4))  # e.g. an older default size
+    assert not run_demo.dataset_complete(tmp_path, (3, 3))
     ann = tmp_path / 'annotations' / 'instances_val.json'
     coco = json.loads(ann.read_text())
     coco['categories'] = coco['categories'][:3]  # a dataset of another generator

@@ -47,10 +47,11 @@ def _networks() -> dict:
 
 
 def _kda_distiller(positions: tuple, num_classes: int, student_channels: int,
-                   teacher_channels: int) -> dict:
+                   teacher_channels: int, warmup_epochs: int = 5) -> dict:
     """A ConfigurableDistiller with one KDALoss per position ('before_fc' reads the
     input of `head.fc`, 'after_fc' its output): `loss_kda` for one position,
-    `loss_kda_<position>` for each of several."""
+    `loss_kda_<position>` for each of several. KDA starts after `warmup_epochs` (the
+    authors' 5)."""
     student_recorders = dict(
         targets=dict(type='ModuleInputs', source='head.loss_module'))
     teacher_recorders = dict()
@@ -73,7 +74,7 @@ def _kda_distiller(positions: tuple, num_classes: int, student_channels: int,
             student_channels=channels[0],
             teacher_channels=channels[1],
             loss_weight=0.04,
-            warmup_epochs=5)
+            warmup_epochs=warmup_epochs)
         mappings[key] = dict(
             preds_S=dict(from_student=True, **record),
             preds_T=dict(from_student=False, **record),
@@ -115,5 +116,7 @@ kda_distillers = dict(
     cifar100=_distillers(100),
     tiny_imagenet=_distillers(200),
     # the toy pair on "shapes": ResNet-20 -> ResNet-8 of configs/rcka/shapes (64-d
-    # pooled features, 4 classes)
-    shapes=dict(resnet8=dict(before_fc=_kda_distiller(('before_fc', ), 4, 64, 64))))
+    # pooled features, 4 classes). Its schedule has 4 epochs: 1 warm-up epoch (the
+    # authors' 5 of 120 would leave KDA no epoch), KDA active in the last 3.
+    shapes=dict(resnet8=dict(
+        before_fc=_kda_distiller(('before_fc', ), 4, 64, 64, warmup_epochs=1))))

@@ -10,7 +10,7 @@
 # distillation, in plain-PyTorch runs of this pair). On softened logits
 # its gradient is about 2x the cross-entropy's, and RCKA adds 5 points over the
 # student alone (README, "Measured").
-_base_ = ['./_base_/shapes_cls_20e.py', '../_base_/cka_distillers.py']
+_base_ = ['./_base_/shapes_cls_4e.py', '../_base_/cka_distillers.py']
 
 model = dict(
     _scope_='mmrazor',
@@ -21,7 +21,7 @@ model = dict(
     teacher=_base_.shapes_classifiers.resnet20,
     # trained by `tools/train.py configs/rcka/shapes/resnet20_1xb32_shapes.py` from the
     # repository root (its default work_dir); anchored at this file, not the cwd
-    teacher_ckpt='{{ fileDirname }}/../../../work_dirs/resnet20_1xb32_shapes/epoch_20.pth',
+    teacher_ckpt='{{ fileDirname }}/../../../work_dirs/resnet20_1xb32_shapes/epoch_4.pth',
     distiller=dict(
         _base_.cka_distillers.rcka,
         distill_losses=dict(

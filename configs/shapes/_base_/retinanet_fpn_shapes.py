@@ -35,7 +35,7 @@ teacher_model = dict(
         num_outs=5),
     bbox_head=dict(
         type='RetinaHead',
-        num_classes=4,
+        num_classes=_base_.num_classes,
         in_channels=64,
         stacked_convs=2,
         feat_channels=64,
@@ -77,7 +77,8 @@ student_model = dict(
     backbone=dict(teacher_model['backbone'], depth=18, base_channels=32),
     neck=dict(teacher_model['neck'], in_channels=[32, 64, 128, 256]))
 
-max_epochs = 6
+# one pass over the 3072 training images (384 iterations of 8)
+max_epochs = 1
 train_cfg = dict(
     type='ExactResumeEpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
 val_cfg = dict(type='ValLoop')
@@ -89,7 +90,7 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
     dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs, T_max=max_epochs,
-         eta_min=1e-5),
+         eta_min=1e-5, convert_to_iter_based=True),
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),

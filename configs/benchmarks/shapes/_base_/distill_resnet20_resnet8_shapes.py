@@ -4,7 +4,7 @@
 # once and sets teacher_ckpt), the data and training budget of the plain student
 # (configs/rcka/shapes/resnet8_1xb32_shapes.py), and the recorders the method configs
 # share. A method config adds `model = dict(distiller=...)`.
-_base_ = ['../../../rcka/shapes/_base_/shapes_cls_20e.py']
+_base_ = ['../../../rcka/shapes/_base_/shapes_cls_4e.py']
 
 model = dict(
     _scope_='mmrazor',
@@ -13,7 +13,7 @@ model = dict(
         _base_.data_preprocessor, type='mmpretrain.ClsDataPreprocessor'),
     architecture=_base_.shapes_classifiers.resnet8,
     teacher=_base_.shapes_classifiers.resnet20,
-    teacher_ckpt='{{ fileDirname }}/../../../../work_dirs/resnet20_1xb32_shapes/epoch_20.pth')
+    teacher_ckpt='{{ fileDirname }}/../../../../work_dirs/resnet20_1xb32_shapes/epoch_4.pth')
 find_unused_parameters = True
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
 
