@@ -6,8 +6,8 @@ Example::
 """
 import argparse
 
-from mmrazor_relkd.datasets import generate_shapes_dataset
-from mmrazor_relkd.datasets.synthetic_shapes import NUM_TRAIN_IMAGES, NUM_VAL_IMAGES
+from mmrazor_relkd.datasets import (NUM_TRAIN_IMAGES, NUM_VAL_IMAGES,
+                                    generate_shapes_dataset)
 
 
 def main() -> None:

@@ -153,7 +153,7 @@ def main() -> None:
                         help='passed to every training, e.g. train_cfg.max_epochs=1')
     args = parser.parse_args()
     root, data = args.work_dir.resolve(), args.data.resolve()
-    from mmrazor_relkd.datasets.synthetic_shapes import NUM_TRAIN_IMAGES, NUM_VAL_IMAGES
+    from mmrazor_relkd.datasets import NUM_TRAIN_IMAGES, NUM_VAL_IMAGES
     default_sizes = (NUM_TRAIN_IMAGES, NUM_VAL_IMAGES)
     if not dataset_complete(data, default_sizes if data == DEFAULT_DATA.resolve() else None):
         from mmrazor_relkd.datasets import generate_shapes_dataset

@@ -152,16 +152,16 @@ def test_sigkill_mid_epoch_then_resume_ends_as_the_uninterrupted_run(
     whole = _start(config, tmp_path / 'whole', options)
     killed = _start(_killed_config(config, tmp_path), tmp_path / 'resumed', options,
                     pythonpath=str(tmp_path))
-    returncode, stderr = _finish(whole)
-    assert returncode == 0, stderr
+    returncode, output = _finish(whole)
+    assert returncode == 0, output
     iters_per_epoch = _last_iter(tmp_path / 'whole') // EPOCHS
     assert iters_per_epoch < KILL_AFTER_ITER < 2 * iters_per_epoch  # mid-epoch 2
-    returncode, stderr = _finish(killed)
-    assert returncode == -9, stderr
+    returncode, output = _finish(killed)
+    assert returncode == -9, output
     assert _last_iter(tmp_path / 'resumed') == KILL_AFTER_ITER
 
-    returncode, stderr = _finish(_start(config, tmp_path / 'resumed', options, '--resume'))
-    assert returncode == 0, stderr
+    returncode, output = _finish(_start(config, tmp_path / 'resumed', options, '--resume'))
+    assert returncode == 0, output
 
     weights, metrics = _final(tmp_path / 'resumed')
     expected_weights, expected_metrics = _final(tmp_path / 'whole')

@@ -56,7 +56,8 @@ val_dataloader = dict(
         ann_file='annotations/instances_val.json',
         data_prefix=dict(img=''),
         # the first 1024 of the 2048 validation images (all of them feed the
-        # classification crops): enough objects for a stable mAP, evaluated in seconds
+        # classification crops): about 2000 objects, 8x what the 128 images scored
+        # before held, at half the evaluation time of all 2048
         indices=1024,
         test_mode=True,
         pipeline=test_pipeline))
