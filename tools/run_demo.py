@@ -5,6 +5,9 @@ On the synthetic "shapes" dataset (generated if absent), for each task:
 1. train the teacher once (reused when its checkpoint exists);
 2. train the student alone and the student distilled from that teacher, same seed and
    schedule (each reused when its checkpoint exists, unless ``--retrain``);
+
+   two trainings at a time (``--jobs``), each with cores / jobs threads, a distillation
+   once its teacher has finished;
 3. collect the validation metrics into ``WORK_DIR/results.json`` and
    ``WORK_DIR/results.md``, and plot the training losses into ``WORK_DIR/loss_curves.png``.
 
@@ -14,9 +17,11 @@ Example::
 """
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -96,20 +101,88 @@ def last_checkpoint(work_dir: Path) -> Optional[Path]:
     return path if path.exists() else None
 
 
-def train(config: str, work_dir: Path, reuse: bool, cfg_options: Sequence[str]) -> float:
-    """Train ``config`` into ``work_dir`` with the ``KEY=VALUE`` overrides
-    ``cfg_options`` unless reusable; returns the seconds spent."""
-    if reuse and last_checkpoint(work_dir) is not None:
-        print(f'[demo] reusing {last_checkpoint(work_dir)}')
+class Training(NamedTuple):
+    """One training of the demo. ``teacher``: the name of the training whose
+    checkpoint it distils from; it starts once that one has finished."""
+    name: str
+    config: str
+    work_dir: Path
+    reuse: bool
+    cfg_options: List[str]
+    teacher: Optional[str] = None
+
+
+def plan(root: Path, data_opts: List[str], retrain: bool) -> List[Training]:
+    """Every task's trainings, in the order they start when a slot is free and their
+    teacher has finished: the teachers (the longest chains) first, then the distilled
+    students, then the students alone. Teachers are always reused when trained."""
+    roles = (('teacher', 'teacher'), ('distilled', 'distill'), ('student', 'student'))
+    return [Training(f'{task.name}/{role}', getattr(task, field), root / task.name / role,
+                     role == 'teacher' or not retrain, data_opts,
+                     f'{task.name}/teacher' if role == 'distilled' else None)
+            for role, field in roles for task in TASKS]
+
+
+def train(training: Training, threads: int, teacher_ckpt: Optional[Path] = None) -> float:
+    """Train unless reusable, with ``threads`` torch threads (unless OMP_NUM_THREADS is
+    set), its output to ``WORK_DIR/train_output.log``; returns the seconds spent."""
+    work_dir = training.work_dir
+    if training.reuse and last_checkpoint(work_dir) is not None:
+        print(f'[demo] {training.name}: reusing {last_checkpoint(work_dir)}', flush=True)
         return 0.0
-    cmd = [sys.executable, str(REPO / 'tools' / 'train.py'), str(REPO / config),
+    options = training.cfg_options + (
+        [f'model.teacher_ckpt={teacher_ckpt}'] if teacher_ckpt is not None else [])
+    cmd = [sys.executable, str(REPO / 'tools' / 'train.py'), str(REPO / training.config),
            '--work-dir', str(work_dir)]
-    if cfg_options:
-        cmd += ['--cfg-options', *cfg_options]
-    print('[demo] ' + ' '.join(cmd), flush=True)
+    if options:
+        cmd += ['--cfg-options', *options]
+    work_dir.mkdir(parents=True, exist_ok=True)
+    log = work_dir / 'train_output.log'
+    print(f'[demo] {training.name}: training, output in {log}\n  ' + ' '.join(cmd),
+          flush=True)
+    env = dict(os.environ)
+    env.setdefault('OMP_NUM_THREADS', str(threads))
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=REPO)
-    return time.perf_counter() - start
+    with log.open('w') as out:
+        code = subprocess.run(cmd, cwd=REPO, env=env, stdout=out,
+                              stderr=subprocess.STDOUT).returncode
+    if code != 0:
+        tail = ''.join(log.read_text().splitlines(keepends=True)[-40:])
+        raise RuntimeError(f'{training.name} failed (exit code {code}); the end of '
+                           f'{log}:\n{tail}')
+    seconds = time.perf_counter() - start
+    print(f'[demo] {training.name}: done in {seconds / 60:.1f} min', flush=True)
+    return seconds
+
+
+def train_all(trainings: Sequence[Training], jobs: int) -> Dict[str, float]:
+    """Run ``trainings`` ``jobs`` at a time, each with cores / ``jobs`` threads, a
+    distillation once its teacher has finished; returns the seconds of each. After a
+    failure nothing new starts; the running ones finish, then the failure is raised."""
+    threads = max(1, len(os.sched_getaffinity(0)) // jobs)
+    by_name = {training.name: training for training in trainings}
+    pending, seconds = list(trainings), {}
+    with ThreadPoolExecutor(jobs) as pool:
+        running: Dict[Future, Training] = {}
+        while pending or running:
+            ready = [t for t in pending if t.teacher is None or t.teacher in seconds]
+            for training in ready[:jobs - len(running)]:
+                pending.remove(training)
+                teacher_ckpt = None
+                if training.teacher is not None:
+                    teacher_ckpt = last_checkpoint(by_name[training.teacher].work_dir)
+                    if teacher_ckpt is None:
+                        raise FileNotFoundError(
+                            f'{training.teacher} finished without a checkpoint in '
+                            f'{by_name[training.teacher].work_dir}')
+                running[pool.submit(train, training, threads, teacher_ckpt)] = training
+            if not running:
+                raise ValueError(f'{pending[0].name} distils from {pending[0].teacher}, '
+                                 'which is not in the plan')
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                seconds[running.pop(future).name] = future.result()
+    return seconds
 
 
 def plot_losses(runs: Dict[str, Path], out: Path) -> None:
@@ -149,9 +222,15 @@ def main() -> None:
                         help='the shapes dataset (generated there if absent)')
     parser.add_argument('--retrain', action='store_true',
                         help='retrain the students even if their checkpoints exist')
+    parser.add_argument('--jobs', type=int, default=2,
+                        help='trainings side by side, each with cores / jobs threads '
+                        '(default 2: on 2 cores one thread each, as the benchmark suites '
+                        'train)')
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                         help='passed to every training, e.g. train_cfg.max_epochs=1')
     args = parser.parse_args()
+    if args.jobs < 1:
+        parser.error(f'--jobs must be at least 1, got {args.jobs}')
     root, data = args.work_dir.resolve(), args.data.resolve()
     from mmrazor_relkd.datasets import NUM_TRAIN_IMAGES, NUM_VAL_IMAGES
     default_sizes = (NUM_TRAIN_IMAGES, NUM_VAL_IMAGES)
@@ -159,17 +238,11 @@ def main() -> None:
         from mmrazor_relkd.datasets import generate_shapes_dataset
         print(f'[demo] generating the shapes dataset in {data}')
         generate_shapes_dataset(str(data))
-    results, seconds = [], {}
+    data_opts = data_options(data) + args.cfg_options
+    seconds = train_all(plan(root, data_opts, args.retrain), args.jobs)
+    results = []
     for task in TASKS:
-        data_opts = data_options(data) + args.cfg_options
         wd = {role: root / task.name / role for role in ('teacher', 'student', 'distilled')}
-        seconds[f'{task.name}/teacher'] = train(task.teacher, wd['teacher'], True, data_opts)
-        teacher_ckpt = last_checkpoint(wd['teacher'])
-        seconds[f'{task.name}/student'] = train(task.student, wd['student'],
-                                                not args.retrain, data_opts)
-        seconds[f'{task.name}/distilled'] = train(
-            task.distill, wd['distilled'], not args.retrain,
-            data_opts + [f'model.teacher_ckpt={teacher_ckpt}'])
         results.append(dict(task=task.name, metric=task.metric_label, method=task.method,
                             **{role: final_metric(path, task.metric)
                                for role, path in wd.items()}))

@@ -38,10 +38,14 @@ def test_last_checkpoint_only_when_the_file_exists(tmp_path):
     assert run_demo.last_checkpoint(tmp_path) == tmp_path / 'epoch_8.pth'
 
 
+def _training(work_dir: Path, reuse: bool = False, options=(), name='t', teacher=None):
+    return run_demo.Training(name, 'c.py', work_dir, reuse, list(options), teacher)
+
+
 def test_train_reuses_an_existing_checkpoint(tmp_path):
     (tmp_path / 'epoch_1.pth').write_bytes(b'x')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_1.pth'))
-    assert run_demo.train('no/such/config.py', tmp_path, True, []) == 0.0
+    assert run_demo.train(_training(tmp_path, reuse=True), 1) == 0.0
 
 
 def test_markdown_table():
@@ -77,14 +81,127 @@ def test_the_configs_read_the_default_data_from_any_directory(tmp_path, monkeypa
                         root / 'annotations' / 'instances_val.json')
 
 
+class _Finished:
+    returncode = 0
+
+
 def test_train_passes_cfg_options_only_when_there_are_some(tmp_path, monkeypatch):
-    commands = []
+    calls = []
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
     monkeypatch.setattr(run_demo.subprocess, 'run',
-                        lambda cmd, **kwargs: commands.append(cmd))
-    run_demo.train('c.py', tmp_path, False, [])
-    run_demo.train('c.py', tmp_path, False, ['a=1', 'b=2'])
-    assert '--cfg-options' not in commands[0]
-    assert commands[1][-3:] == ['--cfg-options', 'a=1', 'b=2']
+                        lambda cmd, **kwargs: calls.append((cmd, kwargs)) or _Finished())
+    run_demo.train(_training(tmp_path), 3)
+    run_demo.train(_training(tmp_path, options=['a=1', 'b=2']), 1, tmp_path / 't.pth')
+    assert '--cfg-options' not in calls[0][0]
+    assert calls[1][0][-4:] == ['--cfg-options', 'a=1', 'b=2',
+                                f'model.teacher_ckpt={tmp_path / "t.pth"}']
+    assert [kwargs['env']['OMP_NUM_THREADS'] for _, kwargs in calls] == ['3', '1']
+
+
+def test_train_keeps_the_users_thread_count_and_reports_a_failure(tmp_path, monkeypatch):
+    class Failed:
+        returncode = 2
+
+    def fail(cmd, stdout, **kwargs):
+        stdout.write('line 1\nKeyError: no such key\n')
+        assert kwargs['env']['OMP_NUM_THREADS'] == '5'
+        return Failed()
+
+    monkeypatch.setenv('OMP_NUM_THREADS', '5')
+    monkeypatch.setattr(run_demo.subprocess, 'run', fail)
+    with pytest.raises(RuntimeError, match=r'(?s)t failed \(exit code 2\).*KeyError: no such'):
+        run_demo.train(_training(tmp_path), 1)
+
+
+def test_plan_starts_the_teachers_first_and_distils_from_them(tmp_path):
+    trainings = run_demo.plan(tmp_path, ['data_root=d/'], retrain=True)
+    assert [t.name for t in trainings] == [
+        'detection/teacher', 'classification/teacher', 'detection/distilled',
+        'classification/distilled', 'detection/student', 'classification/student']
+    by_name = {t.name: t for t in trainings}
+    for task in run_demo.TASKS:
+        distilled = by_name[f'{task.name}/distilled']
+        assert (distilled.config, distilled.teacher) == (task.distill, f'{task.name}/teacher')
+        assert by_name[f'{task.name}/teacher'].reuse  # the teacher is always reused
+        assert not by_name[f'{task.name}/student'].reuse  # --retrain
+        assert by_name[f'{task.name}/student'].work_dir == tmp_path / task.name / 'student'
+    assert all(t.cfg_options == ['data_root=d/'] for t in trainings)
+    assert all(t.reuse for t in run_demo.plan(tmp_path, [], retrain=False))
+
+
+def _fake_training(tmp_path, events, durations):
+    """A stand-in for ``train``: sleeps, logs start and end, leaves a checkpoint."""
+    import time
+
+    def train(training, threads, teacher_ckpt=None):
+        events.append(('start', training.name, threads, teacher_ckpt))
+        time.sleep(durations.get(training.name, 0.05))
+        training.work_dir.mkdir(parents=True, exist_ok=True)
+        (training.work_dir / 'epoch_1.pth').write_bytes(b'x')
+        (training.work_dir / 'last_checkpoint').write_text(
+            str(training.work_dir / 'epoch_1.pth'))
+        events.append(('end', training.name))
+        return durations.get(training.name, 0.05)
+    return train
+
+
+def test_train_all_runs_jobs_at_a_time_and_each_distillation_after_its_teacher(
+        tmp_path, monkeypatch):
+    events = []
+    monkeypatch.setattr(run_demo, 'train', _fake_training(
+        tmp_path, events, {'detection/teacher': 0.6, 'classification/teacher': 0.2}))
+    monkeypatch.setattr(run_demo.os, 'sched_getaffinity', lambda pid: set(range(4)))
+    seconds = run_demo.train_all(run_demo.plan(tmp_path, [], retrain=False), jobs=2)
+    assert sorted(seconds) == sorted(t.name for t in run_demo.plan(tmp_path, [], False))
+    running, most = set(), 0
+    for event in events:
+        if event[0] == 'start':
+            running.add(event[1])
+            most = max(most, len(running))
+            assert event[2] == 2  # 4 cores / 2 jobs
+        else:
+            running.remove(event[1])
+    assert most == 2
+    at = {(event[0], event[1]): index for index, event in enumerate(events)}
+    starts = {event[1]: event for event in events if event[0] == 'start'}
+    for task in run_demo.TASKS:
+        teacher = tmp_path / task.name / 'teacher'
+        assert at['start', f'{task.name}/distilled'] > at['end', f'{task.name}/teacher']
+        assert starts[f'{task.name}/distilled'][3] == teacher / 'epoch_1.pth'
+        assert starts[f'{task.name}/teacher'][3] is None
+    # the classification teacher finishes first: its distillation takes the free slot
+    assert [e[1] for e in events if e[0] == 'start'][2] == 'classification/distilled'
+
+
+def test_train_all_stops_starting_after_a_failure(tmp_path, monkeypatch):
+    events = []
+    fake = _fake_training(tmp_path, events, {'detection/teacher': 0.3})
+
+    def train(training, threads, teacher_ckpt=None):
+        if training.name == 'classification/teacher':
+            raise RuntimeError('classification/teacher failed (exit code 1)')
+        return fake(training, threads, teacher_ckpt)
+
+    monkeypatch.setattr(run_demo, 'train', train)
+    with pytest.raises(RuntimeError, match='classification/teacher failed'):
+        run_demo.train_all(run_demo.plan(tmp_path, [], retrain=False), jobs=2)
+    # the detection teacher, running at the failure, finished; nothing else started
+    assert events == [('start', 'detection/teacher', events[0][2], None),
+                      ('end', 'detection/teacher')]
+
+
+def test_train_all_refuses_a_distillation_without_its_teacher(tmp_path):
+    with pytest.raises(ValueError, match='d distils from missing, which is not in the plan'):
+        run_demo.train_all([_training(tmp_path, name='d', teacher='missing')], jobs=1)
+
+
+def test_train_all_needs_the_teachers_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.setattr(run_demo, 'train', lambda training, threads, ckpt=None: 1.0)
+    trainings = [_training(tmp_path / 'a', name='a'),
+                 _training(tmp_path / 'b', name='b', teacher='a')]
+    with pytest.raises(FileNotFoundError, match=f'a finished without a checkpoint in '
+                                                f'{tmp_path / "a"}'):
+        run_demo.train_all(trainings, jobs=1)
 
 
 def test_dataset_complete_needs_both_tasks_the_present_classes_and_the_sizes(tmp_path):
