@@ -2,10 +2,7 @@
 leaves the student's random-number stream alone, and a distillation whose loss weights
 are all 0 trains, on deterministic CPU with the same seed, to exactly the weights of
 the student trained alone."""
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +14,7 @@ import mmrazor_relkd  # noqa: F401  (compat shims + registration, before mmrazor
 from distill_algorithms import ALGORITHMS, algorithm_cfg, classifier, teacher_checkpoints
 from mmrazor.registry import MODELS
 from mmrazor_relkd.datasets import generate_shapes_dataset
+from training_processes import finish_training, start_training
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,13 +97,10 @@ def _zero_loss_weights(config: str) -> list:
     return options
 
 
-def _train(config: str, work_dir: Path, options: list) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    result = subprocess.run(
-        [sys.executable, 'tools/train.py', config, '--work-dir', str(work_dir),
-         '--cfg-options', *options], cwd=REPO, env=env, capture_output=True, text=True,
-        timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+def _final_weights(started, work_dir: Path) -> dict:
+    """The state dict a started 1-epoch training in ``work_dir`` ends with."""
+    returncode, output = finish_training(started)
+    assert returncode == 0, output
     return torch.load(work_dir / 'epoch_1.pth', weights_only=False)['state_dict']
 
 
@@ -113,18 +108,20 @@ def _train(config: str, work_dir: Path, options: list) -> dict:
                          ids=['rcka_classification', 'pcka_detection'])
 def test_zero_weight_distillation_trains_exactly_the_student_alone(
         distill_config, student_config, tiny_shapes, tmp_path):
-    alone = _train(student_config, tmp_path / 'alone',
-                   _train_options(student_config, tiny_shapes))
+    alone = start_training(student_config, tmp_path / 'alone',
+                           _train_options(student_config, tiny_shapes))
     teacher = Config.fromfile(str(REPO / distill_config)).model.teacher
     teacher_ckpt = tmp_path / 'teacher.pth'
     torch.manual_seed(7)
     model = MODELS.build(teacher)
     model.init_weights()
     torch.save(dict(state_dict=model.state_dict()), teacher_ckpt)
-    distilled = _train(distill_config, tmp_path / 'distill',
-                       _train_options(distill_config, tiny_shapes)
-                       + _zero_loss_weights(distill_config)
-                       + [f'model.teacher_ckpt={teacher_ckpt}'])
+    distilled = start_training(distill_config, tmp_path / 'distill',
+                               _train_options(distill_config, tiny_shapes)
+                               + _zero_loss_weights(distill_config)
+                               + [f'model.teacher_ckpt={teacher_ckpt}'])
+    alone = _final_weights(alone, tmp_path / 'alone')
+    distilled = _final_weights(distilled, tmp_path / 'distill')
     student = {key[len('architecture.'):]: value for key, value in distilled.items()
                if key.startswith('architecture.')}
     _assert_same_weights(student, alone)

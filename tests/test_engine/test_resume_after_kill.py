@@ -2,17 +2,14 @@
 with ``tools/train.py --resume`` ends with the same weights and validation metrics as
 the uninterrupted run (deterministic CPU), on the KDA toy config and a GNoRP config."""
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Tuple
 
 import pytest
 import torch
 from mmengine.config import Config
 
 from mmrazor_relkd.datasets import generate_shapes_dataset
+from training_processes import finish_training, start_training
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 2
@@ -91,30 +88,6 @@ def _options(name: str, data_root: Path, directory: Path) -> list:
     return options + _teacher_options(name, directory)
 
 
-def _start(config: str, work_dir: Path, options: list, *extra: str,
-           pythonpath: str = '') -> Tuple[subprocess.Popen, Path]:
-    """Start a single-threaded training, its output to a file (two side by side keep
-    both cores busy); :func:`_finish` waits for it."""
-    env = dict(os.environ, OMP_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join(p for p in (pythonpath,
-                                                       os.environ.get('PYTHONPATH')) if p))
-    work_dir.mkdir(parents=True, exist_ok=True)
-    log = work_dir / f'output{len(list(work_dir.glob("output*.txt")))}.txt'
-    with log.open('w') as stream:
-        process = subprocess.Popen(
-            [sys.executable, 'tools/train.py', config, '--work-dir', str(work_dir),
-             *extra, '--cfg-options', *options], cwd=REPO, env=env, stdout=stream,
-            stderr=subprocess.STDOUT)
-    return process, log
-
-
-def _finish(started: Tuple[subprocess.Popen, Path]) -> Tuple[int, str]:
-    """The return code and the end of the output of a started training."""
-    process, log = started
-    process.wait(timeout=600)
-    return process.returncode, log.read_text()[-5000:]
-
-
 def _killed_config(config: str, directory: Path) -> str:
     """``config`` plus the hook that SIGKILLs the run after ``KILL_AFTER_ITER``."""
     (directory / 'killer.py').write_text(KILLER)
@@ -149,18 +122,19 @@ def test_sigkill_mid_epoch_then_resume_ends_as_the_uninterrupted_run(
         name, tiny_shapes, tmp_path):
     config = CONFIGS[name]
     options = _options(name, tiny_shapes, tmp_path)
-    whole = _start(config, tmp_path / 'whole', options)
-    killed = _start(_killed_config(config, tmp_path), tmp_path / 'resumed', options,
-                    pythonpath=str(tmp_path))
-    returncode, output = _finish(whole)
+    whole = start_training(config, tmp_path / 'whole', options)
+    killed = start_training(_killed_config(config, tmp_path), tmp_path / 'resumed',
+                            options, pythonpath=str(tmp_path))
+    returncode, output = finish_training(whole)
     assert returncode == 0, output
     iters_per_epoch = _last_iter(tmp_path / 'whole') // EPOCHS
     assert iters_per_epoch < KILL_AFTER_ITER < 2 * iters_per_epoch  # mid-epoch 2
-    returncode, output = _finish(killed)
+    returncode, output = finish_training(killed)
     assert returncode == -9, output
     assert _last_iter(tmp_path / 'resumed') == KILL_AFTER_ITER
 
-    returncode, output = _finish(_start(config, tmp_path / 'resumed', options, '--resume'))
+    returncode, output = finish_training(
+        start_training(config, tmp_path / 'resumed', options, '--resume'))
     assert returncode == 0, output
 
     weights, metrics = _final(tmp_path / 'resumed')
