@@ -45,7 +45,7 @@ SHIPPED_SUITES = {
          'CC', 'mAKD+GNoRP', 'RCKA+GNoRP']),
     'configs/benchmarks/shapes_classification_ablations.py': (
         'accuracy/top1',
-        ['FKD', 'FKD-no-reg', 'KDA', 'KDA-x10']),
+        ['FKD', 'FKD-no-reg', 'KDA', 'KDA-x10', 'KDA-32-landmarks']),
     'configs/benchmarks/shapes_detection.py': (
         'coco/bbox_mAP', ['PCKA', 'PCKA+mimic', 'PKD', 'CWD', 'MGD', 'FBKD', 'L2-mimic']),
 }

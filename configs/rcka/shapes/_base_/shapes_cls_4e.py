@@ -3,8 +3,9 @@
 # 4-epoch schedule (about 780 iterations over 6204 crops) short enough for a laptop CPU
 # and the two CIFAR-style ResNets of the toy teacher -> student pair. Many images seen
 # once or a few times, rather than few images seen for many epochs, keep the plain
-# student's top-1 within 0.12 points over seeds 0-2 (std 0.06): with 1017 crops and 20
-# epochs it varied by several points (README, "Comparing methods").
+# student's top-1 within 0.12 points over seeds 0-2 on one thread (std 0.06; 0.30 on two
+# threads, whose runs end about a point higher): with 1017 crops and 20 epochs it
+# varied by several points (README, "Comparing methods").
 _base_ = [
     '../../../_base_/datasets/shapes_classification.py',
     'mmpretrain::_base_/default_runtime.py',
