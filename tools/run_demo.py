@@ -181,7 +181,12 @@ def train_all(trainings: Sequence[Training], jobs: int) -> Dict[str, float]:
                                  'which is not in the plan')
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                seconds[running.pop(future).name] = future.result()
+                training = running.pop(future)
+                if future.exception() is not None and running:
+                    print(f'[demo] {training.name} failed; waiting for '
+                          f'{", ".join(t.name for t in running.values())} to finish (the next '
+                          'run reuses what finished)', flush=True)
+                seconds[training.name] = future.result()
     return seconds
 
 

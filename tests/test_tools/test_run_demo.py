@@ -173,7 +173,7 @@ def test_train_all_runs_jobs_at_a_time_and_each_distillation_after_its_teacher(
     assert [e[1] for e in events if e[0] == 'start'][2] == 'classification/distilled'
 
 
-def test_train_all_stops_starting_after_a_failure(tmp_path, monkeypatch):
+def test_train_all_stops_starting_after_a_failure(tmp_path, monkeypatch, capsys):
     events = []
     fake = _fake_training(tmp_path, events, {'detection/teacher': 0.3})
 
@@ -188,6 +188,8 @@ def test_train_all_stops_starting_after_a_failure(tmp_path, monkeypatch):
     # the detection teacher, running at the failure, finished; nothing else started
     assert events == [('start', 'detection/teacher', events[0][2], None),
                       ('end', 'detection/teacher')]
+    assert ('classification/teacher failed; waiting for detection/teacher to finish'
+            in capsys.readouterr().out)
 
 
 def test_train_all_refuses_a_distillation_without_its_teacher(tmp_path):
