@@ -85,7 +85,8 @@ class _Finished:
     returncode = 0
 
 
-def test_train_passes_cfg_options_only_when_there_are_some(tmp_path, monkeypatch):
+def test_train_passes_the_options_the_teacher_checkpoint_and_the_threads(tmp_path,
+                                                                       monkeypatch):
     calls = []
     monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
     monkeypatch.setattr(run_demo.subprocess, 'run',
@@ -129,7 +130,7 @@ def test_plan_starts_the_teachers_first_and_distils_from_them(tmp_path):
     assert all(t.reuse for t in run_demo.plan(tmp_path, [], retrain=False))
 
 
-def _fake_training(tmp_path, events, durations):
+def _fake_training(events, durations):
     """A stand-in for ``train``: sleeps, logs start and end, leaves a checkpoint."""
     import time
 
@@ -149,7 +150,7 @@ def test_train_all_runs_jobs_at_a_time_and_each_distillation_after_its_teacher(
         tmp_path, monkeypatch):
     events = []
     monkeypatch.setattr(run_demo, 'train', _fake_training(
-        tmp_path, events, {'detection/teacher': 0.6, 'classification/teacher': 0.2}))
+        events, {'detection/teacher': 0.6, 'classification/teacher': 0.2}))
     monkeypatch.setattr(run_demo.os, 'sched_getaffinity', lambda pid: set(range(4)))
     seconds = run_demo.train_all(run_demo.plan(tmp_path, [], retrain=False), jobs=2)
     assert sorted(seconds) == sorted(t.name for t in run_demo.plan(tmp_path, [], False))
@@ -175,7 +176,7 @@ def test_train_all_runs_jobs_at_a_time_and_each_distillation_after_its_teacher(
 
 def test_train_all_stops_starting_after_a_failure(tmp_path, monkeypatch, capsys):
     events = []
-    fake = _fake_training(tmp_path, events, {'detection/teacher': 0.3})
+    fake = _fake_training(events, {'detection/teacher': 0.3})
 
     def train(training, threads, teacher_ckpt=None):
         if training.name == 'classification/teacher':
