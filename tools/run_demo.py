@@ -9,7 +9,8 @@ On the synthetic "shapes" dataset (generated if absent), for each task:
    two trainings at a time (``--jobs``), each with cores / jobs threads, a distillation
    once its teacher has finished;
 3. collect the validation metrics into ``WORK_DIR/results.json`` and
-   ``WORK_DIR/results.md``, and plot the training losses into ``WORK_DIR/loss_curves.png``.
+   ``WORK_DIR/results.md``, and plot each task's training losses into
+   ``WORK_DIR/<task>_loss_curves.png``.
 
 Example::
 
