@@ -1,7 +1,7 @@
 # Ablations of the shapes classification suite (shapes_classification.py): its teacher,
 # student, training budget, metric and seeds, inherited, and for each of our methods
 # that did not beat the plain student there, the method as benchmarked next to one
-# change that tests the README's explanation of why:
+# change that tests the explanation of why (docs/benchmarks/shapes_classification.md):
 #   - FKD without its feature regularisation (1e-3 mean ||z_S||^2 on the student's
 #     pooled features): is the regulariser, not the kernel target, what costs accuracy?
 #   - KDA at 10x the paper's weight (0.4 instead of 0.04): is the term merely too light?
