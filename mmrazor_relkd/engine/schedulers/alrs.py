@@ -20,6 +20,8 @@ decay 0.97).
 """
 from typing import List, Optional
 
+import torch
+from mmengine.dist import all_reduce
 from mmengine.logging import MessageHub
 from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
 from mmengine.optim.scheduler.param_scheduler import (INF, OptimizerType,
@@ -34,7 +36,8 @@ class ALRSParamScheduler(_ParamScheduler):
     Stepped once per training epoch (``by_epoch=True`` only) by mmengine's
     ``ParamSchedulerHook``. The loss it watches is the mean, over the iterations of
     the epoch that just ended, of the ``train/<loss_key>`` scalar that mmengine's
-    ``RuntimeInfoHook`` logs for every iteration (``loss``: the total loss).
+    ``RuntimeInfoHook`` logs for every iteration (``loss``: the total loss), averaged
+    over the ranks of a distributed run.
 
     Args:
         optimizer: Wrapped optimizer.
@@ -109,7 +112,8 @@ class ALRSParamScheduler(_ParamScheduler):
         return last_iter + 1
 
     def _epoch_loss(self) -> float:
-        """Mean ``train/<loss_key>`` over the iterations since the previous step."""
+        """Mean ``train/<loss_key>`` over the iterations since the previous step, averaged
+        over the ranks (every rank runs as many iterations): the same on every rank."""
         hub = MessageHub.get_current_instance()
         key = f'train/{self.loss_key}'
         if key not in hub.log_scalars:
@@ -125,7 +129,9 @@ class ALRSParamScheduler(_ParamScheduler):
                 f'ALRS was stepped twice at iteration {iters_done} with no training '
                 f'iteration in between: step it once per epoch.')
         self.iters_done = iters_done
-        return float(hub.get_scalar(key).mean(window))
+        loss = torch.tensor(hub.get_scalar(key).mean(window), dtype=torch.float64)
+        all_reduce(loss, op='mean')
+        return loss.item()
 
     def _warmup_values(self) -> List[float]:
         fraction = self.last_step / self.warmup_epochs
