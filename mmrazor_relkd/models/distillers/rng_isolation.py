@@ -27,14 +27,22 @@ def global_rng_state() -> Dict[str, Any]:
     return state
 
 
+def _byte_tensor_on_cpu(state: torch.Tensor) -> torch.Tensor:
+    """A generator state as the CPU ``ByteTensor`` torch's setters take: a checkpoint
+    loaded with ``map_location`` set to a device (``Runner.resume`` maps to the current
+    one) holds it as a tensor on that device."""
+    return state.to(device='cpu', dtype=torch.uint8)
+
+
 def restore_global_rng_state(state: Dict[str, Any]) -> None:
-    """Set the global random states to ``state`` from :func:`global_rng_state`."""
+    """Set the global random states to ``state`` from :func:`global_rng_state`, also
+    where its tensors were loaded onto another device."""
     random.setstate(state['python'])
     np.random.set_state(state['numpy'])
-    torch.set_rng_state(state['torch'])
+    torch.set_rng_state(_byte_tensor_on_cpu(state['torch']))
     for device in _cuda_devices():
         if 'cuda' in state:
-            torch.cuda.set_rng_state(state['cuda'], device)
+            torch.cuda.set_rng_state(_byte_tensor_on_cpu(state['cuda']), device)
 
 
 @contextmanager
