@@ -6,6 +6,8 @@ import argparse
 
 import mmrazor_relkd  # noqa: F401  (first: makes mmrazor importable on torch >= 2)
 from common_args import add_common_args, load_config, parse_common
+from dependency_warnings import hide_dependency_warnings
+from distributed_exit import leave_process_group
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from mmrazor.utils import register_all_modules
@@ -21,6 +23,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    hide_dependency_warnings()
     args = parse_args()
     register_all_modules(False)
     cfg = load_config(args)
@@ -33,6 +36,8 @@ def main() -> None:
         cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.test()
+    del runner  # its DDP wrapper holds the process group
+    leave_process_group()
 
 
 if __name__ == '__main__':

@@ -7,6 +7,8 @@ import argparse
 
 import mmrazor_relkd  # noqa: F401  (first: makes mmrazor importable on torch >= 2)
 from common_args import add_common_args, load_config, parse_common
+from dependency_warnings import hide_dependency_warnings
+from distributed_exit import leave_process_group
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -55,11 +57,14 @@ def build_config(args: argparse.Namespace) -> Config:
 
 
 def main() -> None:
+    hide_dependency_warnings()
     args = parse_args()
     register_all_modules(False)
     cfg = build_config(args)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    del runner  # its DDP wrapper holds the process group
+    leave_process_group()
 
 
 if __name__ == '__main__':
