@@ -1,5 +1,5 @@
 # FKD + GNoRP (r = 3.5) from an ensemble of three VGG-8 teachers (independent seeds)
-# to a VGG-8 student on CIFAR-100 (seed 001, Fig. 4: the larger the ensemble, the
+# to a VGG-8 student on CIFAR-100 (He & Ozay, Fig. 4: the larger the ensemble, the
 # better the student). The target is the mean of the teachers' feature kernels.
 # Train the teachers with configs/fkd/teachers/vgg8_1xb128_cifar100.py (one per seed).
 _base_ = ['./_base_/fkd_cifar100.py']

@@ -7,5 +7,5 @@ model = dict(
     teacher=_base_.cifar100_classifiers.vgg13,
     teacher_ckpt='work_dirs/vgg13_1xb128_cifar100/epoch_240.pth')
 
-# lr 0.01 for the ShuffleNet / MobileNet students (CRD code base, seed 004 Sec. 4.5).
+# lr 0.01 for the ShuffleNet / MobileNet students (CRD code base, Li & Maki, Sec. 4.5).
 optim_wrapper = dict(optimizer=dict(lr=0.01))

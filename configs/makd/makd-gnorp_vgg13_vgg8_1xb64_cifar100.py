@@ -1,5 +1,5 @@
 # mAKD(CS, L2, SL1) + GNoRP (r = 3.5), VGG-13 -> VGG-8 on CIFAR-100;
-# seed 004 Tab. 1: 73.73 top-1 (mean of five runs).
+# Li & Maki, Tab. 1: 73.73 top-1 (mean of five runs).
 _base_ = ['./_base_/makd_gnorp_cifar100.py']
 
 model = dict(

@@ -18,7 +18,7 @@ MAKD_CONFIGS = sorted((ROOT / 'configs' / 'makd').glob('*.py'))
 TEACHER_CONFIGS = sorted((ROOT / 'configs' / 'fkd' / 'teachers').glob('*.py'))
 ALL_CONFIGS = FKD_CONFIGS + MAKD_CONFIGS + TEACHER_CONFIGS
 MMPRETRAIN_CONFIGS = Path(mmpretrain.__file__).parent / '.mim' / 'configs'
-# the CRD / mAKD CIFAR-100 pairs the plugin's CIFAR backbones cover (seed 004, Tab. 1)
+# the CRD / mAKD CIFAR-100 pairs the plugin's CIFAR backbones cover (Li & Maki, Tab. 1)
 PAIRS = ['resnet110_resnet20', 'resnet110_resnet32', 'resnet32x4_resnet8x4',
          'resnet32x4_shufflenet-v1', 'vgg13_vgg8', 'vgg13_mobilenet-v2-half',
          'wrn-40-2_wrn-16-2', 'wrn-40-2_wrn-40-1', 'wrn-40-2_shufflenet-v1']

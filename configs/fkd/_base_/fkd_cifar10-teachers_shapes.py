@@ -1,11 +1,11 @@
-# FKD across label spaces on the embedded shapes dataset (seed 001, Tab. 1: teacher
+# FKD across label spaces on the embedded shapes dataset (He & Ozay, Tab. 1: teacher
 # and student trained on different datasets). The teachers are mmpretrain's CIFAR-10
 # ResNets (10 classes, public checkpoints); the student, a CIFAR ResNet-20, learns the
 # 4 shape classes. Plain KD compares logits and cannot be used (10 vs 4 classes); the
 # B x B feature kernel of the penultimate features can. `TeacherEnsemble` runs the
 # teachers for their features only, so they never see the student's labels.
 #     L = CE + lambda * FKDLoss(kernel='correlation', feature_reg_weight=1e-3),
-# lambda by GNoRP with the uninformative prior r = 1 (seed 004, Sec. 5). A config
+# lambda by GNoRP with the uninformative prior r = 1 (Li & Maki, Sec. 5). A config
 # sets `model.teacher.teachers` / `checkpoints`.
 _base_ = [
     '../../_base_/datasets/shapes_classification.py',

@@ -1,4 +1,4 @@
-# VGG-8 on CIFAR-100, a member of the FKD teacher ensemble (seed 001, Fig. 4: VGG-8
+# VGG-8 on CIFAR-100, a member of the FKD teacher ensemble (He & Ozay, Fig. 4: VGG-8
 # teachers and student). Train one per seed:
 #     for seed in 0 1 2; do
 #         python tools/train.py configs/fkd/teachers/vgg8_1xb128_cifar100.py \

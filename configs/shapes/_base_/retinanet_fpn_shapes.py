@@ -92,9 +92,14 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs, T_max=max_epochs,
          eta_min=1e-5, convert_to_iter_based=True),
 ]
+# check_invalid_grad: stop with an error, before the weights change, when a step is
+# about to apply a NaN or inf gradient (with clip_grad an inf norm would otherwise
+# scale every gradient to 0 and a NaN turn every weight NaN, without a word); it
+# reads the norm clip_grad logs, so it costs nothing here
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1),
-    visualization=dict(type='DetVisualizationHook', draw=False))
+    visualization=dict(type='DetVisualizationHook', draw=False),
+    check_invalid_grad=dict(type='CheckInvalidGradHook'))
 randomness = dict(seed=0)
 auto_scale_lr = dict(enable=False, base_batch_size=8)
