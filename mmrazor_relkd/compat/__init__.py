@@ -14,17 +14,20 @@ except the checkpoint allow-list, which follows torch's ``weights_only`` default
 * :func:`check_recorder_sources` (``recorder_sources``): a misspelled recorder
   ``source`` raises :class:`UnknownRecorderSource` listing the closest names;
 * :func:`allow_mmengine_checkpoints` (``checkpoint_globals``): mmengine checkpoints
-  load under torch's ``weights_only=True`` default; nothing else is allowed;
+  load under torch's ``weights_only=True`` default: exactly their globals are allowed,
+  and only while mmengine's ``CheckpointLoader.load_checkpoint`` runs;
 * :func:`check_checkpoint_files` (``checkpoint_files``): a file that is not a
   checkpoint, given to ``load_from``, ``--resume`` or ``teacher_ckpt``, raises
   :class:`InvalidCheckpointError` naming it;
 * :func:`enable_cpu_distributed` (``cpu_distributed``): mmengine's torchrun launcher on
   hosts without CUDA;
 * :func:`verify_distillation_teachers` (``teacher_distill``): mmrazor's
-  ``SingleTeacherDistill`` (and so ``FpnTeacherDistill`` and ``GNoRPDistill``) loads
-  ``teacher_ckpt`` strictly, refuses to train without teacher weights unless
-  ``allow_random_teacher=True``, and builds and initialises the teacher without
-  touching the student's random-number stream.
+  ``SingleTeacherDistill`` (and so ``FpnTeacherDistill``,
+  ``OverhaulFeatureDistillation`` and ``GNoRPDistill``) and ``DataFreeDistillation``
+  (and ``DAFLDataFreeDistillation``) load their teacher checkpoints strictly, refuse to
+  train unless a checkpoint has supplied every tensor of every teacher (or
+  ``allow_random_teacher=True``), and ``SingleTeacherDistill`` builds and initialises
+  the teacher without touching the student's random-number stream.
 """
 from .checkpoint_files import InvalidCheckpointError, check_checkpoint_files
 from .checkpoint_globals import allow_mmengine_checkpoints

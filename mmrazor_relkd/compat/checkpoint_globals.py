@@ -1,44 +1,79 @@
-"""Let mmengine checkpoints load under torch's ``weights_only=True`` default.
+"""Let mmengine checkpoints load under torch's ``weights_only=True`` default, where
+mmengine loads them and nowhere else.
 
 torch >= 2.6 unpickles ``torch.load`` files with a restricted unpickler unless told
 otherwise, and mmengine 0.10 calls ``torch.load`` without ``weights_only``, so a
 checkpoint that mmengine itself saved (``load_from``, ``--resume``, a teacher's
-``teacher_ckpt``) fails to load. Instead of turning the protection off, this allow-lists
-exactly the globals an mmengine checkpoint contains:
+``teacher_ckpt``, a ``Pretrained`` ``init_cfg``) fails to load. Instead of turning the
+protection off, this allow-lists exactly the globals an mmengine checkpoint contains,
+and only while mmengine's ``CheckpointLoader.load_checkpoint`` runs, the one entry
+through which mmengine loads every checkpoint (any path or URL scheme); any other
+``torch.load`` in the process keeps torch's own allow-list. The globals:
 
 * numpy arrays, dtypes (with their numpy >= 1.25 dtype classes) and scalars (``meta``
   and the message hub's logs);
 * mmengine's ``HistoryBuffer``, whose state refers to its statistics methods as
   ``getattr(HistoryBuffer, 'mean')`` and so on;
-* ``bytes()``: pickle protocol 2 (torch's default) writes an empty ``bytes`` object as
-  that call, and the raw data of an empty numpy array (a ``HistoryBuffer`` that was
-  never updated) is one. Non-empty bytes go through ``_codecs.encode``, which torch
-  allows.
+* ``OneCycleParamScheduler``'s annealing function: the scheduler's state keeps it
+  (``anneal_func``, a static method), which pickle protocol 2 (torch's default) writes
+  as ``getattr(OneCycleParamScheduler, '_annealing_cos')`` (or ``'_annealing_linear'``);
+* ``bytes()``: pickle protocol 2 writes an empty ``bytes`` object as that call, and the
+  raw data of an empty numpy array (a ``HistoryBuffer`` that was never updated) is one.
+  Non-empty bytes go through ``_codecs.encode``, which torch allows.
 
 Neither ``builtins.getattr`` nor ``builtins.bytes`` is allowed as such: the names map
-to :func:`history_buffer_getattr`, which only resolves HistoryBuffer's statistics
-methods, and :func:`empty_bytes`, which only builds ``b''`` (``bytes(10**12)`` would
-not be harmless). Modules such as ``os`` stay blocked by torch.
+to :func:`checkpoint_getattr`, which only resolves the attributes above, and
+:func:`empty_bytes`, which only builds ``b''`` (``bytes(10**12)`` would not be
+harmless). The name ``OneCycleParamScheduler`` maps to a stand-in that nothing but
+:func:`checkpoint_getattr` accepts, so a file cannot build a scheduler. Modules such as
+``os`` stay blocked by torch.
 """
+import functools
 import pickle
-from typing import Any, Callable, List, Tuple, Union
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, List, NoReturn, Tuple, Union
 
 import torch
 
 SafeGlobal = Union[Callable, Tuple[Callable, str]]
 _STATISTICS = ('min', 'max', 'current', 'mean')
+_ANNEALING = ('_annealing_cos', '_annealing_linear')
+_ONE_CYCLE = 'mmengine.optim.scheduler.param_scheduler.OneCycleParamScheduler'
+_PATCHED = '_mmrazor_relkd_allows_mmengine_globals'
 
 
-def history_buffer_getattr(obj: Any, name: str) -> Callable:
-    """``getattr`` restricted to ``HistoryBuffer``'s statistics methods."""
+class OneCycleParamSchedulerName:
+    """What the name ``OneCycleParamScheduler`` means in a checkpoint: only the owner of
+    the annealing functions :func:`checkpoint_getattr` resolves; building it raises."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> NoReturn:
+        raise pickle.UnpicklingError(
+            'weights_only load refused building a OneCycleParamScheduler: '
+            'mmrazor_relkd only allows getattr(OneCycleParamScheduler, <annealing '
+            'function>) in checkpoints. If you trust this file, load it with '
+            'torch.load(..., weights_only=False).')
+
+
+def _readable_attributes() -> List[Tuple[Any, Any, Tuple[str, ...]]]:
+    """``(what the checkpoint names, the real owner, its attributes it may read)``."""
     from mmengine.logging import HistoryBuffer
-    allowed = set(_STATISTICS) | set(HistoryBuffer._statistics_methods)
-    if obj is HistoryBuffer and name in allowed:
-        return getattr(HistoryBuffer, name)
+    from mmengine.optim.scheduler.param_scheduler import OneCycleParamScheduler
+    statistics = tuple(sorted(set(_STATISTICS) | set(HistoryBuffer._statistics_methods)))
+    return [(HistoryBuffer, HistoryBuffer, statistics),
+            (OneCycleParamSchedulerName, OneCycleParamScheduler, _ANNEALING)]
+
+
+def checkpoint_getattr(obj: Any, name: str) -> Callable:
+    """``getattr`` restricted to ``HistoryBuffer``'s statistics methods and
+    ``OneCycleParamScheduler``'s annealing functions."""
+    for named, owner, attributes in _readable_attributes():
+        if obj is named and name in attributes:
+            return getattr(owner, name)
     raise pickle.UnpicklingError(
         f'weights_only load refused getattr({obj!r}, {name!r}): mmrazor_relkd only '
-        'allows getattr(HistoryBuffer, <statistics method>) in checkpoints. If you trust '
-        'this file, load it with torch.load(..., weights_only=False).')
+        'allows getattr(HistoryBuffer, <statistics method>) and '
+        'getattr(OneCycleParamScheduler, <annealing function>) in checkpoints. If you '
+        'trust this file, load it with torch.load(..., weights_only=False).')
 
 
 def empty_bytes(*args: Any) -> bytes:
@@ -75,21 +110,42 @@ def mmengine_checkpoint_globals() -> List[SafeGlobal]:
     """The globals an mmengine 0.10 checkpoint needs, as ``add_safe_globals`` takes them."""
     from mmengine.logging import HistoryBuffer
     return _numpy_globals() + [HistoryBuffer,
-                               (history_buffer_getattr, 'builtins.getattr'),
+                               (OneCycleParamSchedulerName, _ONE_CYCLE),
+                               (checkpoint_getattr, 'builtins.getattr'),
                                (empty_bytes, 'builtins.bytes')]
 
 
+@contextmanager
+def mmengine_checkpoints_allowed() -> Iterator[None]:
+    """Allow :func:`mmengine_checkpoint_globals` in ``weights_only`` loads while active
+    (a no-op before torch 2.6); globals allowed before stay allowed after."""
+    if not needs_allowlist():
+        yield
+        return
+    allowed = set(torch.serialization.get_safe_globals())
+    new = [g for g in mmengine_checkpoint_globals() if g not in allowed]
+    with torch.serialization.safe_globals(new):
+        yield
+
+
 def allow_mmengine_checkpoints() -> bool:
-    """Register :func:`mmengine_checkpoint_globals` where torch needs them.
+    """Run mmengine's ``CheckpointLoader.load_checkpoint`` under
+    :func:`mmengine_checkpoints_allowed`, where torch needs it (once).
 
     Returns:
-        True if they were registered now, False if not needed or already there.
+        True if it was wrapped now, False if not needed or already done.
     """
-    if not needs_allowlist():
+    from mmengine.runner import CheckpointLoader
+    if not needs_allowlist() or getattr(CheckpointLoader.load_checkpoint, _PATCHED,
+                                        False):
         return False
-    current = set(torch.serialization.get_safe_globals())
-    new = [g for g in mmengine_checkpoint_globals() if g not in current]
-    if not new:
-        return False
-    torch.serialization.add_safe_globals(new)
+    load_checkpoint = CheckpointLoader.load_checkpoint.__func__
+
+    @functools.wraps(load_checkpoint)
+    def allowing_load_checkpoint(cls, *args: Any, **kwargs: Any) -> Any:
+        with mmengine_checkpoints_allowed():
+            return load_checkpoint(cls, *args, **kwargs)
+
+    setattr(allowing_load_checkpoint, _PATCHED, True)
+    CheckpointLoader.load_checkpoint = classmethod(allowing_load_checkpoint)
     return True

@@ -3,9 +3,11 @@
 mmrazor's ``ModuleOutputsRecorder`` / ``ModuleInputsRecorder`` (a module name) and
 ``ParameterRecorder`` (a parameter name) fail on an unknown ``source`` with only
 ``"nekc" is not in the model.``; finding the right name then means printing the model.
-This shim checks the source first and raises :class:`UnknownRecorderSource` listing the
-closest valid names (``difflib``), or the top-level ones when none is close. A valid
-source goes to mmrazor's method unchanged.
+This shim checks the source first and raises :class:`UnknownRecorderSource` (an
+``AssertionError`` too, as mmrazor's), whose message starts with mmrazor's own sentence
+(code and mmrazor's tests match on it) and goes on to list the closest valid names
+(``difflib``), or the top-level ones when none is close. A valid source goes to
+mmrazor's method unchanged.
 """
 import difflib
 import functools
@@ -23,7 +25,8 @@ class UnknownRecorderSource(ValueError, AssertionError):
 
 def unknown_source_message(recorder: str, source: str, kind: str,
                            names: List[str]) -> str:
-    """The message for ``source`` missing from ``names`` (the model's ``kind`` names)."""
+    """The message for ``source`` missing from ``names`` (the model's ``kind`` names):
+    mmrazor's own (``"<source>" is not in the model.``), then the closest names."""
     close = difflib.get_close_matches(source, [n for n in names if n], n=5, cutoff=0.6)
     if close:
         hint = f'closest {kind} names: ' + ', '.join(repr(n) for n in close)
@@ -31,8 +34,9 @@ def unknown_source_message(recorder: str, source: str, kind: str,
         top = sorted({n.split('.')[0] for n in names if n})
         hint = f'no {kind} name is close; top-level names: ' + ', '.join(
             repr(n) for n in top)
-    return (f'{recorder} source {source!r} is not a {kind} of the model ({hint}). '
-            f'Set the recorder\'s source to one of the names in model.named_{kind}s().')
+    return (f'"{source}" is not in the model. {recorder}\'s source must be a {kind} '
+            f'name; {hint}. Set the recorder\'s source to one of the names in '
+            f'model.named_{kind}s().')
 
 
 def _checking_prepare(prepare_from_model: Callable, kind: str,

@@ -1,5 +1,6 @@
 """Every checkpoint a shipped toy config writes loads under ``weights_only=True``: through
-``torch.load``, mmengine's resume and ``load_checkpoint``, with all its state intact."""
+``torch.load`` with the plugin's allow-list (as mmengine's loader runs it), mmengine's
+resume and ``load_checkpoint``, with all its state intact."""
 import pickle
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from mmengine.logging import HistoryBuffer
 from mmengine.utils import digit_version
 from toy_runs import ITERATIONS, loading_runner, num_param_schedulers, toy_configs
 
+from mmrazor_relkd.compat.checkpoint_globals import mmengine_checkpoints_allowed
+
 CONFIGS = toy_configs()
 CHECKPOINT_KEYS = {'meta', 'state_dict', 'optimizer', 'param_schedulers', 'message_hub'}
 
@@ -21,14 +24,16 @@ WEIGHTS_ONLY_DEFAULT = digit_version(torch.__version__) >= digit_version('2.6.0'
 
 
 def weights_only_load(path: Path) -> dict:
-    """``torch.load`` as mmengine calls it (``weights_only=True`` from torch 2.6 on); a
-    failure names the globals that are refused."""
-    try:
-        return torch.load(path, map_location='cpu', weights_only=WEIGHTS_ONLY_DEFAULT)
-    except pickle.UnpicklingError as err:
-        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
-        pytest.fail(f'{path} does not load with weights_only=True; globals outside '
-                    f"torch's own allow-list: {unsafe}\n{err}")
+    """``torch.load`` as mmengine's loader calls it with the plugin imported
+    (``weights_only=True`` from torch 2.6 on, the plugin's allow-list); a failure names
+    the globals that are refused."""
+    with mmengine_checkpoints_allowed():
+        try:
+            return torch.load(path, map_location='cpu', weights_only=WEIGHTS_ONLY_DEFAULT)
+        except pickle.UnpicklingError as err:
+            unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
+            pytest.fail(f'{path} does not load with weights_only=True; globals outside '
+                        f"torch's and the plugin's allow-lists: {unsafe}\n{err}")
 
 
 def assert_same(actual: Any, expected: Any, where: str = '') -> None:

@@ -1,4 +1,6 @@
-"""The checkpoint shim: mmengine checkpoints load with weights_only=True, nothing else."""
+"""The checkpoint shim: mmengine checkpoints load with weights_only=True through
+mmengine's loader (every state mmengine writes, a OneCycle scheduler's included),
+nothing else, and the allow-list holds only while mmengine loads."""
 import io
 import pickle
 
@@ -10,9 +12,10 @@ from mmengine.runner import CheckpointLoader, Runner
 from mmengine.utils import digit_version
 from torch.utils.data import Dataset
 
-from mmrazor_relkd.compat.checkpoint_globals import (allow_mmengine_checkpoints,
-                                                     empty_bytes,
-                                                     history_buffer_getattr,
+from mmrazor_relkd.compat.checkpoint_globals import (OneCycleParamSchedulerName,
+                                                     allow_mmengine_checkpoints,
+                                                     checkpoint_getattr, empty_bytes,
+                                                     mmengine_checkpoint_globals,
                                                      needs_allowlist)
 
 WEIGHTS_ONLY_DEFAULT = digit_version(torch.__version__) >= digit_version('2.6.0')
@@ -42,12 +45,14 @@ class _Points(Dataset):
         return dict(inputs=torch.full((2, ), float(i)))
 
 
-def _runner(work_dir, max_epochs: int, resume: bool = False, load_from=None) -> Runner:
+def _runner(work_dir, max_epochs: int, resume: bool = False, load_from=None,
+            param_scheduler=None) -> Runner:
     return Runner(
         model=_Linear(), work_dir=str(work_dir), experiment_name=f'run{max_epochs}{resume}',
         train_dataloader=dict(dataset=_Points(), batch_size=4,
                               sampler=dict(type='DefaultSampler', shuffle=False)),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
+        param_scheduler=param_scheduler,
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs), resume=resume,
         load_from=None if load_from is None else str(load_from),
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)))
@@ -78,18 +83,44 @@ def test_shim_is_a_noop_before_torch_2_6():
     assert allow_mmengine_checkpoints() is False
 
 
-@needs_weights_only_default
-def test_shim_is_what_makes_the_checkpoint_load(checkpoint):
+def _allowed_now():
+    """Which of the shim's globals torch allows at this moment."""
     registered = torch.serialization.get_safe_globals()
-    torch.serialization.clear_safe_globals()
+    return [g for g in mmengine_checkpoint_globals() if g in registered]
+
+
+@needs_weights_only_default
+def test_allowlist_holds_only_while_mmengine_loads(checkpoint):
+    """Registered around mmengine's loader, not for the whole process: a plain
+    torch.load elsewhere keeps torch's own allow-list."""
+    assert _allowed_now() == []
+    unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(checkpoint))
+    assert {'mmengine.logging.history_buffer.HistoryBuffer', 'builtins.getattr'} <= set(
+        unsafe)
+    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
+        torch.load(checkpoint, map_location='cpu', weights_only=True)
+    seen = []
+    load_from_local = CheckpointLoader._schemes['']
+
+    def spying_loader(filename, map_location):
+        seen.append(_allowed_now())
+        return load_from_local(filename, map_location)
+
+    CheckpointLoader._schemes[''] = spying_loader
     try:
-        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(checkpoint))
-        assert 'mmengine.logging.history_buffer.HistoryBuffer' in unsafe
-        assert 'builtins.getattr' in unsafe
-        with pytest.raises(pickle.UnpicklingError):
-            CheckpointLoader.load_checkpoint(str(checkpoint), map_location='cpu')
+        CheckpointLoader.load_checkpoint(str(checkpoint), map_location='cpu')
     finally:
-        torch.serialization.add_safe_globals(registered)
+        CheckpointLoader._schemes[''] = load_from_local
+    assert seen == [mmengine_checkpoint_globals()]
+    assert _allowed_now() == []
+
+
+@needs_weights_only_default
+def test_globals_allowed_before_stay_allowed(checkpoint):
+    from mmengine.logging import HistoryBuffer
+    with torch.serialization.safe_globals([HistoryBuffer]):
+        CheckpointLoader.load_checkpoint(str(checkpoint), map_location='cpu')
+        assert _allowed_now() == [HistoryBuffer]
 
 
 def test_mmengine_checkpoint_round_trip(checkpoint):
@@ -115,12 +146,7 @@ def test_never_updated_history_buffer_loads(tmp_path):
     path = tmp_path / 'empty_buffer.pth'
     torch.save(dict(meta=dict(epoch=0), message_hub=dict(
         log_scalars={'val/accuracy': HistoryBuffer()})), path)
-    registered = torch.serialization.get_safe_globals()
-    torch.serialization.clear_safe_globals()
-    try:
-        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
-    finally:
-        torch.serialization.add_safe_globals(registered)
+    unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
     assert 'builtins.bytes' in unsafe
     loaded = CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
     buffer = loaded['message_hub']['log_scalars']['val/accuracy']
@@ -185,10 +211,104 @@ def test_restricted_bytes_builds_only_empty_bytes():
             empty_bytes(*args)
 
 
-def test_restricted_getattr_allows_only_statistics():
+def test_restricted_getattr_allows_only_statistics_and_annealing():
     from mmengine.logging import HistoryBuffer
-    assert history_buffer_getattr(HistoryBuffer, 'mean') is HistoryBuffer.mean
+    from mmengine.optim import OneCycleParamScheduler
+    assert checkpoint_getattr(HistoryBuffer, 'mean') is HistoryBuffer.mean
+    assert checkpoint_getattr(OneCycleParamSchedulerName, '_annealing_cos') is \
+        OneCycleParamScheduler._annealing_cos
     for obj, name in [(HistoryBuffer, '__class__'), (HistoryBuffer, 'update'),
-                      (io, 'open'), (torch, 'load')]:
+                      (HistoryBuffer, '_annealing_cos'), (io, 'open'), (torch, 'load'),
+                      (OneCycleParamSchedulerName, '__init__'),
+                      (OneCycleParamScheduler, '_annealing_cos')]:
         with pytest.raises(pickle.UnpicklingError, match='refused getattr'):
-            history_buffer_getattr(obj, name)
+            checkpoint_getattr(obj, name)
+
+
+class _NewScheduler:
+    """Pickles as OneCycleParamScheduler(...): building a scheduler from a file."""
+
+    def __reduce__(self):
+        from mmengine.optim import OneCycleParamScheduler
+        return OneCycleParamScheduler, ({}, 'lr', 0.1)
+
+
+@needs_weights_only_default
+def test_a_file_cannot_build_a_one_cycle_scheduler(tmp_path):
+    """The scheduler's name resolves to a stand-in that refuses to be built."""
+    path = tmp_path / 'scheduler.pth'
+    torch.save({'meta': _NewScheduler()}, path)
+    with pytest.raises(pickle.UnpicklingError,
+                       match='refused building a OneCycleParamScheduler'):
+        CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+
+
+@pytest.mark.parametrize('anneal_strategy', ['cos', 'linear'])
+def test_one_cycle_scheduler_checkpoint_resumes(tmp_path, anneal_strategy):
+    """OneCycleParamScheduler keeps its annealing function (a static method) in its
+    state: mmengine writes it, so it must load on resume."""
+    from mmengine.optim import OneCycleParamScheduler
+    scheduler = dict(type='OneCycleLR', eta_max=0.1, begin=0, end=4, by_epoch=False,
+                     anneal_strategy=anneal_strategy)
+    _runner(tmp_path / 'resumed', 1, param_scheduler=scheduler).train()
+    runner = _runner(tmp_path / 'resumed', 2, resume=True, param_scheduler=scheduler)
+    runner.train()
+    whole = _runner(tmp_path / 'whole', 2, param_scheduler=scheduler)
+    whole.train()
+    (resumed, ) = runner.param_schedulers
+    assert resumed.anneal_func is getattr(OneCycleParamScheduler,
+                                          f'_annealing_{anneal_strategy}')
+    assert runner.iter == 4
+    assert resumed.state_dict() == whole.param_schedulers[0].state_dict()
+
+
+#: arguments for one scheduler of each parameter-scheduler family registered in
+#: mmengine's registry (mmengine's own and the plugin's ALRS)
+SCHEDULER_ARGS = {
+    'ALRSParamScheduler': dict(),
+    'StepParamScheduler': dict(step_size=1),
+    'MultiStepParamScheduler': dict(milestones=[1]),
+    'ConstantParamScheduler': dict(end=4),
+    'ExponentialParamScheduler': dict(gamma=0.9),
+    'CosineAnnealingParamScheduler': dict(T_max=4),
+    'LinearParamScheduler': dict(end=4),
+    'PolyParamScheduler': dict(end=4),
+    'OneCycleParamScheduler': dict(eta_max=0.1, total_steps=4),
+    'CosineRestartParamScheduler': dict(periods=[2, 2], restart_weights=[1, 0.5],
+                                        eta_min=0.0),
+    'ReduceOnPlateauParamScheduler': dict(),
+}
+
+
+def _mmengine_schedulers():
+    from mmengine.registry import PARAM_SCHEDULERS
+    return sorted(PARAM_SCHEDULERS.module_dict.items())
+
+
+def _family(cls) -> str:
+    (family, ) = [base.__name__ for base in cls.__mro__
+                  if base.__name__ in SCHEDULER_ARGS]
+    return family
+
+
+def test_every_mmengine_scheduler_family_has_arguments():
+    assert {_family(cls) for _, cls in _mmengine_schedulers()} == set(SCHEDULER_ARGS)
+
+
+@pytest.mark.parametrize('name', [name for name, _ in _mmengine_schedulers()])
+def test_every_mmengine_scheduler_state_loads(name, tmp_path):
+    """What mmengine writes for each registered parameter scheduler loads back through
+    its loader, equal."""
+    from mmengine.optim import OptimWrapper
+    cls = dict(_mmengine_schedulers())[name]
+    model = nn.Linear(2, 1)
+    optim_wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1,
+                                                 momentum=0.9))
+    kwargs = dict(SCHEDULER_ARGS[_family(cls)])
+    if name.endswith('ParamScheduler'):
+        kwargs['param_name'] = 'lr'
+    scheduler = cls(optim_wrapper, **kwargs)
+    state = scheduler.state_dict()
+    torch.save(dict(param_schedulers=[state]), tmp_path / 'scheduler.pth')
+    loaded = CheckpointLoader.load_checkpoint(str(tmp_path / 'scheduler.pth'))
+    assert loaded['param_schedulers'] == [state]

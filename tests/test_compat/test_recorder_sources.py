@@ -2,7 +2,8 @@
 import pytest
 import torch.nn as nn
 from mmrazor.models import ConfigurableDistiller
-from mmrazor.models.task_modules import ModuleInputsRecorder, ParameterRecorder
+from mmrazor.models.task_modules import (ModuleInputsRecorder, ModuleOutputsRecorder,
+                                         ParameterRecorder)
 
 from mmrazor_relkd.compat import UnknownRecorderSource, check_recorder_sources
 
@@ -26,16 +27,16 @@ def test_misspelled_module_source_lists_the_closest_modules():
     with pytest.raises(UnknownRecorderSource) as info:
         _prepare(dict(fpn=dict(type='ModuleOutputs', source='nekc')))
     assert str(info.value) == (
-        "ModuleOutputsRecorder source 'nekc' is not a module of the model (closest "
-        "module names: 'neck'). Set the recorder's source to one of the names in "
-        'model.named_modules().')
+        '"nekc" is not in the model. ModuleOutputsRecorder\'s source must be a module '
+        "name; closest module names: 'neck'. Set the recorder's source to one of the "
+        'names in model.named_modules().')
     assert isinstance(info.value, AssertionError)  # mmrazor's own type for it
 
 
 def test_source_with_nothing_close_lists_the_top_level_modules():
     with pytest.raises(UnknownRecorderSource, match=(
-            r"source 'zzz' is not a module of the model \(no module name is close; "
-            r"top-level names: 'backbone', 'head', 'neck'\)")):
+            r"source must be a module name; no module name is close; "
+            r"top-level names: 'backbone', 'head', 'neck'\. ")):
         _prepare(dict(fpn=dict(type='ModuleOutputs', source='zzz')))
 
 
@@ -43,9 +44,24 @@ def test_inputs_and_parameter_recorders_are_checked_too():
     with pytest.raises(UnknownRecorderSource, match=r"closest module names: 'backbone\.1'"):
         ModuleInputsRecorder('backbone.l').initialize(_Detector())
     with pytest.raises(UnknownRecorderSource, match=(
-            r"ParameterRecorder source 'head.weigth' is not a parameter of the model "
-            r"\(closest parameter names: 'head.weight'")):
+            r"ParameterRecorder's source must be a parameter name; closest parameter "
+            r"names: 'head.weight'")):
         ParameterRecorder('head.weigth').initialize(_Detector())
+
+
+@pytest.mark.parametrize('recorder,source', [
+    (ModuleOutputsRecorder, 'conv3'), (ModuleInputsRecorder, 'conv3'),
+    (ParameterRecorder, 'AAA')])
+def test_message_starts_with_mmrazors_own(recorder, source):
+    """Code and mmrazor's tests match on mmrazor's sentence (``'"conv3" is not in'``,
+    ``'"AAA" is not in the'``): the message begins with exactly what mmrazor's own,
+    unpatched method raises."""
+    with pytest.raises(AssertionError) as mmrazor_error:
+        recorder.prepare_from_model.__wrapped__(recorder(source), _Detector())
+    with pytest.raises(UnknownRecorderSource) as error:
+        recorder(source).initialize(_Detector())
+    assert str(mmrazor_error.value) == f'"{source}" is not in the model.'
+    assert str(error.value).startswith(str(mmrazor_error.value) + ' ')
 
 
 def test_valid_sources_still_record():

@@ -140,11 +140,14 @@ def test_ddp_prefixes_and_old_checkpoints_without_num_batches_tracked_load(tmp_p
 @pytest.mark.parametrize('name', ALGORITHMS)
 def test_no_teacher_weights_raise_before_training_unless_allowed(name, tmp_path):
     algorithm = MODELS.build(algorithm_cfg(name))
-    missing = ('teacher.teachers.0, teacher.teachers.1' if name == 'TeacherEnsemble'
-               else 'teacher')
+    missing, sources = (
+        ('teacher.teachers.0, teacher.teachers.1',
+         "`teacher_ckpt`, the ensemble's `checkpoints` or a Pretrained init_cfg")
+        if name == 'TeacherEnsemble' else ('teacher', '`teacher_ckpt` or a Pretrained '
+                                                      'init_cfg'))
     with pytest.raises(RuntimeError, match=re.escape(
-            f'{algorithm_cfg(name)["type"]}: no weights for {missing}: `teacher_ckpt` '
-            'is None and there is no Pretrained init_cfg')) as error:
+            f'{algorithm_cfg(name)["type"]}: no weights for {missing}: no checkpoint '
+            f'({sources}) loaded them')) as error:
         algorithm.init_weights()
     assert 'model.allow_random_teacher=True' in str(error.value)
     MODELS.build(algorithm_cfg(name, allow_random_teacher=True)).init_weights()
@@ -153,9 +156,9 @@ def test_no_teacher_weights_raise_before_training_unless_allowed(name, tmp_path)
 def test_one_ensemble_member_without_checkpoint_is_named(tmp_path):
     checkpoints = teacher_checkpoints('TeacherEnsemble', str(tmp_path))
     algorithm = MODELS.build(algorithm_cfg('TeacherEnsemble', [checkpoints[0], None]))
-    with pytest.raises(RuntimeError, match=r'no weights for teacher\.teachers\.1: '
-                       r'`teacher_ckpt` is None and there is no Pretrained init_cfg or '
-                       r'checkpoint in `checkpoints`'):
+    with pytest.raises(RuntimeError, match=r'no weights for teacher\.teachers\.1: no '
+                       r"checkpoint \(`teacher_ckpt`, the ensemble's `checkpoints` or a "
+                       r'Pretrained init_cfg\) loaded them'):
         algorithm.init_weights()
 
 
@@ -169,6 +172,7 @@ def test_a_pretrained_init_cfg_counts_as_teacher_weights_and_is_loaded(name, tmp
         teacher['init_cfg'] = dict(type='Pretrained', checkpoint=paths[-1])
     algorithm = MODELS.build(cfg)
     algorithm.init_weights()
+    algorithm.init_weights()  # a second call initialises nothing; the check still passes
     for model, path in zip(_teacher_models(algorithm), paths):
         saved = torch.load(path, weights_only=True)['state_dict']
         for key, value in model.state_dict().items():

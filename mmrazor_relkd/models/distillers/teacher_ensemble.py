@@ -44,9 +44,10 @@ class TeacherEnsemble(BaseModel):
             ``dict(cfg_path='pkg::path.py', pretrained=False)`` works) or built models.
         checkpoints: one checkpoint path / URL (or ``None``) per teacher, loaded now
             and strictly (:func:`load_teacher_checkpoint`): a checkpoint that does not
-            fit its teacher raises. A member without a checkpoint (and without a
-            ``Pretrained`` ``init_cfg``) makes the distillation algorithm's
-            ``init_weights`` raise unless the algorithm has
+            fit its teacher raises. Each member is checked on its own: one whose
+            tensors are not all loaded, by its checkpoint or by ``Pretrained``
+            ``init_cfg``\ s, makes the distillation algorithm's ``init_weights`` raise,
+            naming its modules without weights, unless the algorithm has
             ``allow_random_teacher=True``.
         feature_index: which entry of a teacher's ``extract_feat`` output (a tuple of
             stages / levels) to return; ``None`` returns the whole output. The default
