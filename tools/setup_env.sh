@@ -6,7 +6,8 @@
 # inputs only checks the stamp (seconds).
 #
 # Environment variables:
-#   RELKD_PYTHON          interpreter for the venv (default: python3.11, else python3)
+#   RELKD_PYTHON          interpreter for the venv (default: python3.11, else python3);
+#                         3.11 and 3.12 pass the test suite
 #   RELKD_VENV            where the venv goes (default: .venv in the repository)
 #   RELKD_TORCH_VERSION   torch version (default 2.14.1)
 #   RELKD_TORCHVISION_VERSION  torchvision version (default 0.29.1)
@@ -27,6 +28,10 @@ stack=(
   "mmengine==0.10.7" "mmdet==3.3.0" "mmpretrain==1.2.0" "mmrazor==1.0.0"
   "pycocotools" "joblib" "matplotlib" "pytest" "pytest-timeout"
 )
+# torch 2.14 asks for setuptools >= 77.0.3; mmengine 0.10 (`mmdet::` config paths) and
+# mmcv 2.1.0's setup.py import pkg_resources, gone in setuptools >= 81. The same
+# setuptools builds mmcv and stays installed, so pip never reports a conflict.
+setuptools_requirement="setuptools>=77.0.3,<81"
 
 if [ -z "${RELKD_PYTHON:-}" ]; then
   RELKD_PYTHON="$(command -v python3.11 || command -v python3)"
@@ -53,7 +58,21 @@ torch_args=()
 [ -n "${RELKD_TORCH_INDEX_URL:-}" ] && torch_args=(--extra-index-url "$RELKD_TORCH_INDEX_URL")
 echo "[setup_env] torch==$torch_version torchvision==$torchvision_version ${extra_pins[*]}"
 "${pip[@]}" install -q "${torch_args[@]}" "torch==$torch_version" "torchvision==$torchvision_version" \
-  "${extra_pins[@]}"
+  "$setuptools_requirement" "${extra_pins[@]}"
+if ! cpp_extension_error="$("$venv/bin/python" -c 'import torch.utils.cpp_extension' 2>&1)"; then
+  case "$cpp_extension_error" in
+    *"cannot import name 'packaging' from 'pkg_resources'"*)
+      # torch < 2.2 (it asks for no setuptools version) imports `packaging` from
+      # pkg_resources, which setuptools >= 70 dropped.
+      setuptools_requirement="setuptools<70"
+      echo "[setup_env] torch $torch_version builds extensions with $setuptools_requirement"
+      "${pip[@]}" install -q "$setuptools_requirement" ;;
+    *)
+      echo "[setup_env] torch $torch_version cannot build extensions:" >&2
+      echo "$cpp_extension_error" >&2
+      exit 1 ;;
+  esac
+fi
 
 # The C++ standard the installed torch's headers require: torch/all.h stops with
 # "C++NN or later compatible compiler is required" below it (17 for torch 2.1, 20 for 2.14).
@@ -65,11 +84,15 @@ torch_cxx_standard() {
 }
 
 if ! "$venv/bin/python" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$mmcv_version'" 2>/dev/null; then
-  # mmcv 2.1.0 has no wheels on PyPI: build one per torch build (pip's own wheel cache
-  # is keyed by the sdist only, so it would hand a wheel built for another torch).
+  # mmcv 2.1.0 has no wheels on PyPI: build one per torch build and Python (pip's own
+  # wheel cache is keyed by the sdist only, so it would hand a wheel built for another
+  # torch). The folder is the torch build's; the wheel's name carries the Python and ABI
+  # tags (e.g. cp311-cp311), so each Python finds its own wheel there.
   torch_build="$("$venv/bin/python" -c 'import torch; print(torch.__version__)')"
+  python_tags="$("$venv/bin/python" -c 'import sys; v = f"cp{sys.version_info[0]}{sys.version_info[1]}"; print(f"{v}-{v}{sys.abiflags}")')"
   mmcv_wheels="${XDG_CACHE_HOME:-$HOME/.cache}/mmrazor_relkd/mmcv-$mmcv_version-torch$torch_build-cuda${FORCE_CUDA:-0}"
-  if ! compgen -G "$mmcv_wheels/mmcv-$mmcv_version-*.whl" >/dev/null; then
+  mmcv_wheel_pattern="$mmcv_wheels/mmcv-$mmcv_version-$python_tags-*.whl"
+  if ! compgen -G "$mmcv_wheel_pattern" >/dev/null; then
     cxx_standard="$(torch_cxx_standard)"
     if [ -z "$cxx_standard" ]; then
       echo "[setup_env] cannot tell which C++ standard torch $torch_build's headers need" \
@@ -97,23 +120,19 @@ WRAP
       done
       build_env=(PATH="$wrap:$venv/bin:$PATH" CC="$wrap/gcc" CXX="$wrap/g++")
     fi
-    # mmcv's setup.py imports pkg_resources, which setuptools >= 70 dropped (and torch's
-    # install may have upgraded setuptools).
-    "${pip[@]}" install -q "setuptools<70"
-    echo "[setup_env] building mmcv==$mmcv_version for torch $torch_build in C++$cxx_standard" \
+    echo "[setup_env] building mmcv==$mmcv_version for torch $torch_build, $python_tags, in C++$cxx_standard" \
       "(about 12 min on 2 cores; the wheel is kept in $mmcv_wheels)"
     env "${build_env[@]}" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
       "${pip[@]}" wheel --no-build-isolation --no-deps --no-cache-dir -w "$mmcv_wheels" \
       "mmcv==$mmcv_version"
     [ -z "${wrap:-}" ] || rm -rf "$wrap"
   fi
-  "${pip[@]}" install -q --force-reinstall --no-deps "$mmcv_wheels"/mmcv-"$mmcv_version"-*.whl
+  mapfile -t mmcv_wheel < <(compgen -G "$mmcv_wheel_pattern")
+  "${pip[@]}" install -q --force-reinstall --no-deps "${mmcv_wheel[@]}"
 fi
 
 echo "[setup_env] installing the OpenMMLab stack and this package"
-# mmengine 0.10 resolves `mmdet::` config paths with pkg_resources (gone in setuptools
-# >= 81); torch 2.14 asks for setuptools >= 77.0.3.
-"${pip[@]}" install -q "mmcv==$mmcv_version" "${stack[@]}" "setuptools>=77.0.3,<81" \
+"${pip[@]}" install -q "mmcv==$mmcv_version" "${stack[@]}" "$setuptools_requirement" \
   "${extra_pins[@]}"
 "${pip[@]}" install -q --no-build-isolation -e "$repo"
 "$venv/bin/python" -c "import mmrazor_relkd, mmcv.ops; print('[setup_env] ok: mmrazor_relkd', mmrazor_relkd.__version__)"
