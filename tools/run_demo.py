@@ -7,7 +7,9 @@ On the synthetic "shapes" dataset (generated if absent), for each task:
    schedule (each reused when its checkpoint exists, unless ``--retrain``);
 
    two trainings at a time (``--jobs``), each with cores / jobs threads, a distillation
-   once its teacher has finished;
+   once its teacher has finished; while they run, one status line shows each one's
+   epoch, iteration, latest loss and ETA (from its log; in place on a terminal, else a
+   line at most every minute);
 3. collect the validation metrics into ``WORK_DIR/results.json`` and
    ``WORK_DIR/results.md``, and plot each task's training losses into
    ``WORK_DIR/<task>_loss_curves.png``.
@@ -25,6 +27,10 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+sys.path.append(str(Path(__file__).resolve().parent))  # when loaded by path
+from dependency_warnings import hide_dependency_warnings  # noqa: E402
+from training_progress import ProgressBoard  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / 'data' / 'shapes'  # where the shapes configs read by default
@@ -124,12 +130,15 @@ def plan(root: Path, data_opts: List[str], retrain: bool) -> List[Training]:
             for role, field in roles for task in TASKS]
 
 
-def train(training: Training, threads: int, teacher_ckpt: Optional[Path] = None) -> float:
+def train(training: Training, threads: int, teacher_ckpt: Optional[Path] = None,
+          board: Optional[ProgressBoard] = None) -> float:
     """Train unless reusable, with ``threads`` torch threads (unless OMP_NUM_THREADS is
-    set), its output to ``WORK_DIR/train_output.log``; returns the seconds spent."""
+    set), its output to ``WORK_DIR/train_output.log``, which ``board`` follows while it
+    runs; returns the seconds spent."""
+    board = board if board is not None else ProgressBoard('[demo]')
     work_dir = training.work_dir
     if training.reuse and last_checkpoint(work_dir) is not None:
-        print(f'[demo] {training.name}: reusing {last_checkpoint(work_dir)}', flush=True)
+        board.message(f'[demo] {training.name}: reusing {last_checkpoint(work_dir)}')
         return 0.0
     options = training.cfg_options + (
         [f'model.teacher_ckpt={teacher_ckpt}'] if teacher_ckpt is not None else [])
@@ -139,31 +148,35 @@ def train(training: Training, threads: int, teacher_ckpt: Optional[Path] = None)
         cmd += ['--cfg-options', *options]
     work_dir.mkdir(parents=True, exist_ok=True)
     log = work_dir / 'train_output.log'
-    print(f'[demo] {training.name}: training, output in {log}\n  ' + ' '.join(cmd),
-          flush=True)
+    board.message(f'[demo] {training.name}: training, output in {log}\n  ' + ' '.join(cmd))
     env = dict(os.environ)
     env.setdefault('OMP_NUM_THREADS', str(threads))
     start = time.perf_counter()
     with log.open('w') as out:
-        code = subprocess.run(cmd, cwd=REPO, env=env, stdout=out,
-                              stderr=subprocess.STDOUT).returncode
+        board.follow(training.name, log)
+        try:
+            code = subprocess.run(cmd, cwd=REPO, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT).returncode
+        finally:
+            board.forget(training.name)
     if code != 0:
         tail = ''.join(log.read_text().splitlines(keepends=True)[-40:])
         raise RuntimeError(f'{training.name} failed (exit code {code}); the end of '
                            f'{log}:\n{tail}')
     seconds = time.perf_counter() - start
-    print(f'[demo] {training.name}: done in {seconds / 60:.1f} min', flush=True)
+    board.message(f'[demo] {training.name}: done in {seconds / 60:.1f} min')
     return seconds
 
 
 def train_all(trainings: Sequence[Training], jobs: int) -> Dict[str, float]:
     """Run ``trainings`` ``jobs`` at a time, each with cores / ``jobs`` threads, a
     distillation once its teacher has finished; returns the seconds of each. After a
-    failure nothing new starts; the running ones finish, then the failure is raised."""
+    failure nothing new starts; the running ones finish, then the failure is raised.
+    A status line shows the running ones' progress."""
     threads = max(1, len(os.sched_getaffinity(0)) // jobs)
     by_name = {training.name: training for training in trainings}
     pending, seconds = list(trainings), {}
-    with ThreadPoolExecutor(jobs) as pool:
+    with ProgressBoard('[demo]') as board, ThreadPoolExecutor(jobs) as pool:
         running: Dict[Future, Training] = {}
         while pending or running:
             ready = [t for t in pending if t.teacher is None or t.teacher in seconds]
@@ -176,7 +189,8 @@ def train_all(trainings: Sequence[Training], jobs: int) -> Dict[str, float]:
                         raise FileNotFoundError(
                             f'{training.teacher} finished without a checkpoint in '
                             f'{by_name[training.teacher].work_dir}')
-                running[pool.submit(train, training, threads, teacher_ckpt)] = training
+                future = pool.submit(train, training, threads, teacher_ckpt, board)
+                running[future] = training
             if not running:
                 raise ValueError(f'{pending[0].name} distils from {pending[0].teacher}, '
                                  'which is not in the plan')
@@ -184,9 +198,9 @@ def train_all(trainings: Sequence[Training], jobs: int) -> Dict[str, float]:
             for future in done:
                 training = running.pop(future)
                 if future.exception() is not None and running:
-                    print(f'[demo] {training.name} failed; waiting for '
-                          f'{", ".join(t.name for t in running.values())} to finish (the next '
-                          'run reuses what finished)', flush=True)
+                    waiting = ', '.join(t.name for t in running.values())
+                    board.message(f'[demo] {training.name} failed; waiting for {waiting} '
+                                  'to finish (the next run reuses what finished)')
                 seconds[training.name] = future.result()
     return seconds
 
@@ -235,6 +249,7 @@ def main() -> None:
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                         help='passed to every training, e.g. train_cfg.max_epochs=1')
     args = parser.parse_args()
+    hide_dependency_warnings()
     if args.jobs < 1:
         parser.error(f'--jobs must be at least 1, got {args.jobs}')
     root, data = args.work_dir.resolve(), args.data.resolve()

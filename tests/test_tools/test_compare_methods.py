@@ -9,6 +9,7 @@
   model, and the dry run lists every run.
 """
 import importlib.util
+import io
 import json
 import os
 import subprocess
@@ -285,6 +286,38 @@ def test_a_failed_run_stops_the_benchmark_and_counts_nothing(tmp_path, monkeypat
     assert not (work / 'results.json').exists()
 
 
+def test_train_run_shows_the_progress_its_log_gains(tmp_path, monkeypatch):
+    """The board follows the run's train.log from where it ends (a resumed run appends
+    to it) while the run trains, and forgets it after."""
+    suite = compare.load_suite(str(_fake_suite(tmp_path, methods=('A', ))))
+    run = next(r for r in compare.plan_runs(suite, [0], tmp_path / 'work')
+               if r.name == 'student')
+    run.work_dir.mkdir(parents=True)
+    (run.work_dir / 'epoch_1.pth').write_text('half-trained')
+    (run.work_dir / 'last_checkpoint').write_text(str(run.work_dir / 'epoch_1.pth'))
+    (run.work_dir / 'train.log').write_text(  # the interrupted session's output
+        'Epoch(train) [1][10/10]  lr: 1.0000e-02  eta: 0:00:09  time: 0.3  loss: 9.0\n')
+    stream = io.StringIO()
+    board = compare.ProgressBoard('[compare]', stream=stream)
+    fake = FakeTrainer()
+
+    def train(cmd, cwd, env, stdout, stderr):
+        assert '--resume' in cmd
+        stdout.write('12/06 14:14:06 - mmengine - INFO - Epoch(train) [2][ 4/10]  '
+                     'lr: 5.3287e-03  eta: 0:00:01  time: 0.2825  data_time: 0.0308  '
+                     'loss: 1.9061  student.loss: 1.3883  distill.loss_fcka: 0.5160\n')
+        stdout.flush()
+        board.refresh()  # what the board's thread does every second
+        return fake(cmd, cwd, env, stdout, stderr)
+
+    monkeypatch.setattr(compare.subprocess, 'run', train)
+    launch = compare.Launch('none', 1, None, False, [], suite.teacher_ckpt_key)
+    assert compare.train_run(run, launch, None, 'acc', {}, board).final == 50.0
+    assert stream.getvalue() == ('[compare] student seed 0: epoch 2 iter 4/10 loss 1.906 '
+                                 'ETA 0:00:01\n')
+    assert board.followers == {} and board.statuses == {}
+
+
 def test_dry_run_prints_one_line_per_run_and_trains_nothing(tmp_path, monkeypatch,
                                                             capsys):
     suite = _fake_suite(tmp_path)
@@ -391,6 +424,10 @@ metric = 'accuracy/top1'
     for name in ('results.md', 'leaderboard.png', 'curves.png'):
         assert (work / name).stat().st_size > 0
     assert 'run 7/7' in proc.stdout
+    # the dependencies' warnings nobody can act on are hidden, in the tool and in every
+    # training it started (tools/dependency_warnings.py)
+    for output in [proc.stderr, *(log.read_text() for log in work.glob('**/train.log'))]:
+        assert 'pkg_resources is deprecated' not in output
     # the same seeds, other runs: seed 1's student was trained once and is reused
     rerun = subprocess.run(cmd[:3] + ['--seed-list', '1'] + cmd[5:], cwd=tmp_path, env=env,
                            capture_output=True, text=True)

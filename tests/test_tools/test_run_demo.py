@@ -1,5 +1,6 @@
 """The demo's bookkeeping: metrics from work dirs, checkpoint reuse, the table."""
 import importlib.util
+import io
 import json
 from pathlib import Path
 
@@ -114,6 +115,31 @@ def test_train_keeps_the_users_thread_count_and_reports_a_failure(tmp_path, monk
         run_demo.train(_training(tmp_path), 1)
 
 
+def test_train_shows_the_trainings_progress_from_its_output(tmp_path, monkeypatch):
+    """The board follows the training's output file while it runs, and forgets it
+    after; the tool's own lines go through the board."""
+    stream = io.StringIO()
+    board = run_demo.ProgressBoard('[demo]', stream=stream)
+    line = ('12/06 14:14:35 - mmengine - INFO - Epoch(train) [1][ 5/20]  lr: 8.3433e-05  '
+            'eta: 0:00:10  time: 0.7025  data_time: 0.0715  grad_norm: 0.4713  '
+            'loss: 1.7955  loss_cls: 1.1271  loss_bbox: 0.6684')
+
+    def run(cmd, stdout, **kwargs):
+        stdout.write(line + '\n')
+        stdout.flush()
+        board.refresh()  # what the board's thread does every second
+        return _Finished()
+
+    monkeypatch.setattr(run_demo.subprocess, 'run', run)
+    run_demo.train(_training(tmp_path, name='detection/student'), 1, board=board)
+    lines = stream.getvalue().splitlines()
+    log = tmp_path / 'train_output.log'
+    assert lines[0] == f'[demo] detection/student: training, output in {log}'
+    assert lines[2] == '[demo] detection/student: epoch 1 iter 5/20 loss 1.796 ETA 0:00:10'
+    assert lines[3].startswith('[demo] detection/student: done in ')
+    assert len(lines) == 4 and board.followers == {} and board.statuses == {}
+
+
 def test_plan_starts_the_teachers_first_and_distils_from_them(tmp_path):
     trainings = run_demo.plan(tmp_path, ['data_root=d/'], retrain=True)
     assert [t.name for t in trainings] == [
@@ -134,7 +160,7 @@ def _fake_training(events, durations):
     """A stand-in for ``train``: sleeps, logs start and end, leaves a checkpoint."""
     import time
 
-    def train(training, threads, teacher_ckpt=None):
+    def train(training, threads, teacher_ckpt=None, board=None):
         events.append(('start', training.name, threads, teacher_ckpt))
         time.sleep(durations.get(training.name, 0.05))
         training.work_dir.mkdir(parents=True, exist_ok=True)
@@ -178,10 +204,10 @@ def test_train_all_stops_starting_after_a_failure(tmp_path, monkeypatch, capsys)
     events = []
     fake = _fake_training(events, {'detection/teacher': 0.3})
 
-    def train(training, threads, teacher_ckpt=None):
+    def train(training, threads, teacher_ckpt=None, board=None):
         if training.name == 'classification/teacher':
             raise RuntimeError('classification/teacher failed (exit code 1)')
-        return fake(training, threads, teacher_ckpt)
+        return fake(training, threads, teacher_ckpt, board)
 
     monkeypatch.setattr(run_demo, 'train', train)
     with pytest.raises(RuntimeError, match='classification/teacher failed'):
@@ -199,7 +225,8 @@ def test_train_all_refuses_a_distillation_without_its_teacher(tmp_path):
 
 
 def test_train_all_needs_the_teachers_checkpoint(tmp_path, monkeypatch):
-    monkeypatch.setattr(run_demo, 'train', lambda training, threads, ckpt=None: 1.0)
+    monkeypatch.setattr(run_demo, 'train',
+                        lambda training, threads, ckpt=None, board=None: 1.0)
     trainings = [_training(tmp_path / 'a', name='a'),
                  _training(tmp_path / 'b', name='b', teacher='a')]
     with pytest.raises(FileNotFoundError, match=f'a finished without a checkpoint in '

@@ -30,6 +30,9 @@ Work dir: ``WORK_DIR/teacher/`` and ``WORK_DIR/<name>/seed<S>/``. A run counts w
 its ``result.json`` exists (written once training has returned); it is then skipped. An
 interrupted run resumes from its last checkpoint, or restarts when it saved none.
 Outputs: ``results.json``, ``results.md``, ``leaderboard.png``, ``curves.png``.
+While runs train, one status line shows each one's epoch, iteration, latest loss and
+ETA, read from its ``train.log`` (in place on a terminal, else a line at most every
+minute).
 
 Examples::
 
@@ -54,7 +57,10 @@ from pathlib import Path
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # tools/: shared helpers
 import method_stats  # noqa: E402
+from dependency_warnings import hide_dependency_warnings  # noqa: E402
+from training_progress import ProgressBoard  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 STUDENT = 'student'
@@ -372,8 +378,9 @@ def _slot_env(slot: int, jobs: int, launch: Launch, on_cpu: bool) -> Dict[str, s
 
 
 def train_run(run: Run, launch: Launch, teacher_ckpt: Optional[str], metric: str,
-              env: Dict[str, str]) -> RunResult:
-    """Train one run to completion (resuming or restarting it) and save its result."""
+              env: Dict[str, str], board: ProgressBoard) -> RunResult:
+    """Train one run to completion (resuming or restarting it) and save its result;
+    ``board`` follows its log while it trains."""
     resume = run_state(run) == 'resume'
     if not resume and run.work_dir.exists():
         shutil.rmtree(run.work_dir)
@@ -381,8 +388,13 @@ def train_run(run: Run, launch: Launch, teacher_ckpt: Optional[str], metric: str
     log = run.work_dir / 'train.log'
     start = time.monotonic()
     with log.open('a') as out:
-        code = subprocess.run(train_command(run, launch, teacher_ckpt, resume), cwd=REPO,
-                              env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+        board.follow(run_label(run), log)
+        try:
+            code = subprocess.run(train_command(run, launch, teacher_ckpt, resume),
+                                  cwd=REPO, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT).returncode
+        finally:
+            board.forget(run_label(run))
     if code != 0:
         tail = ''.join(log.read_text().splitlines(keepends=True)[-TAIL_LINES:])
         raise RunFailed(f'{run_label(run)} failed (exit code {code}); the end of {log}:\n'
@@ -393,9 +405,11 @@ def train_run(run: Run, launch: Launch, teacher_ckpt: Optional[str], metric: str
 
 
 class Progress:
-    """Prints ``run i of n`` lines with the elapsed time and an ETA."""
+    """Prints ``run i of n`` lines with the elapsed time and an ETA through ``board``
+    (which shows the running trainings' own progress)."""
 
-    def __init__(self, runs: Sequence[Run]) -> None:
+    def __init__(self, runs: Sequence[Run], board: ProgressBoard) -> None:
+        self.board = board
         self.index = {id(run): i + 1 for i, run in enumerate(runs)}
         self.total = len(runs)
         self.to_train = sum(run_state(run) != 'done' for run in runs)
@@ -405,8 +419,8 @@ class Progress:
 
     def line(self, run: Run, text: str) -> None:
         with self.lock:
-            print(f'[compare] run {self.index[id(run)]}/{self.total} {run_label(run)}: '
-                  f'{text}', flush=True)
+            self.board.message(f'[compare] run {self.index[id(run)]}/{self.total} '
+                               f'{run_label(run)}: {text}')
 
     def finished(self, run: Run, result: RunResult, metric: str) -> None:
         with self.lock:
@@ -424,43 +438,46 @@ def execute(runs: Sequence[Run], launch: Launch, jobs: int, metric: str,
     failure no new run starts; the running ones finish, then the failure is raised."""
     import torch
     on_cpu = launch.launcher != 'slurm' and not torch.cuda.is_available()
-    progress = Progress(runs)
-    pending = []
-    for run in runs:
-        if run_state(run) == 'done':
-            progress.line(run, f'finished earlier ({run.work_dir / RESULT_FILE}), skipped')
-        else:
-            pending.append(run)
-    if pending and pending[0].name == TEACHER:
-        teacher = pending.pop(0)
-        progress.line(teacher, f'training ({run_state(teacher)}), log {teacher.work_dir}/'
-                      'train.log')
-        progress.finished(teacher, train_run(teacher, launch, None, metric,
-                                             _slot_env(0, 1, launch, on_cpu)), metric)
-    if any(run.distills for run in pending) and teacher_ckpt is None:
-        teacher_ckpt = teacher_checkpoint(runs)
-    free_slots = list(range(jobs))
-    failures: List[str] = []
-    with ThreadPoolExecutor(jobs) as pool:
-        running: Dict[Future, tuple] = {}
-        while pending or running:
-            while pending and free_slots and not failures:
-                run, slot = pending.pop(0), free_slots.pop(0)
-                progress.line(run, f'training ({run_state(run)}), log {run.work_dir}/'
-                              'train.log')
-                future = pool.submit(train_run, run, launch, teacher_ckpt, metric,
-                                     _slot_env(slot, jobs, launch, on_cpu))
-                running[future] = (run, slot)
-            if not running:
-                break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                run, slot = running.pop(future)
-                free_slots.append(slot)
-                try:
-                    progress.finished(run, future.result(), metric)
-                except RunFailed as error:
-                    failures.append(str(error))
+    with ProgressBoard('[compare]') as board:
+        progress = Progress(runs, board)
+        pending = []
+        for run in runs:
+            if run_state(run) == 'done':
+                progress.line(run, f'finished earlier ({run.work_dir / RESULT_FILE}), '
+                              'skipped')
+            else:
+                pending.append(run)
+        if pending and pending[0].name == TEACHER:
+            teacher = pending.pop(0)
+            progress.line(teacher, f'training ({run_state(teacher)}), log '
+                          f'{teacher.work_dir}/train.log')
+            progress.finished(teacher, train_run(teacher, launch, None, metric,
+                                                 _slot_env(0, 1, launch, on_cpu), board),
+                              metric)
+        if any(run.distills for run in pending) and teacher_ckpt is None:
+            teacher_ckpt = teacher_checkpoint(runs)
+        free_slots = list(range(jobs))
+        failures: List[str] = []
+        with ThreadPoolExecutor(jobs) as pool:
+            running: Dict[Future, tuple] = {}
+            while pending or running:
+                while pending and free_slots and not failures:
+                    run, slot = pending.pop(0), free_slots.pop(0)
+                    progress.line(run, f'training ({run_state(run)}), log {run.work_dir}/'
+                                  'train.log')
+                    future = pool.submit(train_run, run, launch, teacher_ckpt, metric,
+                                         _slot_env(slot, jobs, launch, on_cpu), board)
+                    running[future] = (run, slot)
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    run, slot = running.pop(future)
+                    free_slots.append(slot)
+                    try:
+                        progress.finished(run, future.result(), metric)
+                    except RunFailed as error:
+                        failures.append(str(error))
     if failures:
         raise RunFailed('\n\n'.join(failures))
 
@@ -680,6 +697,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
+    hide_dependency_warnings()
     suite = load_suite(args.suite)
     seeds = (list(range(args.seeds)) if args.seeds is not None else args.seed_list
              or suite.seeds)
