@@ -55,11 +55,10 @@ setup(
         # mmengine 0.10 resolves `pkg::` config paths with pkg_resources
         'setuptools<81',
     ],
-    extras_require={'tests': ['pytest', 'pytest-timeout']},
+    extras_require={'tests': ['pytest', 'pytest-timeout', 'pytest-random-order']},
     classifiers=[
         'Programming Language :: Python :: 3',
-        'License :: OSI Approved :: Apache Software License',
         'Topic :: Scientific/Engineering :: Artificial Intelligence',
     ],
-    license='Apache License 2.0',
+    license='Apache-2.0',
 )

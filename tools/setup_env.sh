@@ -26,7 +26,7 @@ read -r -a extra_pins <<<"${RELKD_EXTRA_PINS:-}"
 mmcv_version="2.1.0"
 stack=(
   "mmengine==0.10.7" "mmdet==3.3.0" "mmpretrain==1.2.0" "mmrazor==1.0.0"
-  "pycocotools" "joblib" "matplotlib" "pytest" "pytest-timeout"
+  "pycocotools" "joblib" "matplotlib" "pytest" "pytest-timeout" "pytest-random-order==1.2.0"
 )
 # torch 2.14 asks for setuptools >= 77.0.3; mmengine 0.10 (`mmdet::` config paths) and
 # mmcv 2.1.0's setup.py import pkg_resources, gone in setuptools >= 81. The same

@@ -46,7 +46,7 @@ class TeacherEnsemble(BaseModel):
             and strictly (:func:`load_teacher_checkpoint`): a checkpoint that does not
             fit its teacher raises. Each member is checked on its own: one whose
             tensors are not all loaded, by its checkpoint or by ``Pretrained``
-            ``init_cfg``\ s, makes the distillation algorithm's ``init_weights`` raise,
+            ``init_cfg`` entries, makes the distillation algorithm's ``init_weights`` raise,
             naming its modules without weights, unless the algorithm has
             ``allow_random_teacher=True``.
         feature_index: which entry of a teacher's ``extract_feat`` output (a tuple of
