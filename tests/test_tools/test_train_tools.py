@@ -2,6 +2,7 @@
 user runs them, on a tiny generated copy of the embedded dataset."""
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -62,11 +63,18 @@ def test_train_writes_checkpoint_and_validates(trained):
 
 
 def test_resume_and_test_tool(trained, tiny_shapes, tmp_path):
+    """`--resume` (latest checkpoint of the work dir), on a copy of the shared work dir:
+    the resumed run keeps one checkpoint and would delete the `epoch_1.pth` that the
+    other tests of this module read, in whatever order they run."""
     opts = _data_options(tiny_shapes)
-    _run([sys.executable, 'tools/train.py', TEACHER, '--work-dir', str(trained),
+    work_dir = tmp_path / 'resumed'
+    shutil.copytree(trained, work_dir)
+    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_1.pth'))
+    _run([sys.executable, 'tools/train.py', TEACHER, '--work-dir', str(work_dir),
           '--resume', '--cfg-options', *opts, 'train_cfg.max_epochs=2'])
-    assert (trained / 'epoch_2.pth').exists()
-    result = _run([sys.executable, 'tools/test.py', TEACHER, str(trained / 'epoch_2.pth'),
+    assert (work_dir / 'epoch_2.pth').exists()
+    assert (trained / 'epoch_1.pth').exists()
+    result = _run([sys.executable, 'tools/test.py', TEACHER, str(work_dir / 'epoch_2.pth'),
                    '--work-dir', str(tmp_path), '--out', str(tmp_path / 'preds.pkl'),
                    '--cfg-options', *opts])
     assert 'coco/bbox_mAP' in result.stdout + result.stderr
