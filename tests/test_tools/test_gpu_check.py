@@ -2,6 +2,8 @@
 deadline logic, the install from a local folder, mmcv's provision order, the
 verdicts, the table and ``--dry-run``."""
 import argparse
+import base64
+import hashlib
 import json
 import math
 import shlex
@@ -371,19 +373,27 @@ def test_steps_get_the_install_target_and_the_repository_on_pythonpath(tmp_path,
 
 # --- installing from a local folder ------------------------------------------------
 
-def _wheel(folder: Path, name: str, version: str = '1.0', body: str = 'VALUE = 42\n') -> Path:
-    """A minimal pure-Python wheel of module ``name``."""
+def _wheel(folder: Path, name: str, version: str = '1.0', body: str = 'VALUE = 42\n',
+           extra=None) -> Path:
+    """A minimal wheel of module ``name`` (and ``extra`` members: name -> bytes), with
+    the hashes ``wheel unpack`` verifies."""
     folder.mkdir(parents=True, exist_ok=True)
     dist = f'{name}-{version}.dist-info'
-    files = {f'{name}.py': body,
-             f'{dist}/METADATA': f'Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n',
-             f'{dist}/WHEEL': 'Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n'
-                              'Tag: py3-none-any\n'}
-    files[f'{dist}/RECORD'] = ''.join(f'{path},,\n' for path in files) + f'{dist}/RECORD,,\n'
+    files = {f'{name}.py': body.encode(), **(extra or {}),
+             f'{dist}/METADATA': f'Metadata-Version: 2.1\nName: {name}\n'
+                                 f'Version: {version}\n'.encode(),
+             f'{dist}/WHEEL': b'Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n'
+                              b'Tag: py3-none-any\n'}
+
+    def digest(data: bytes) -> str:
+        return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()
+    files[f'{dist}/RECORD'] = (''.join(f'{path},sha256={digest(data)},{len(data)}\n'
+                                       for path, data in files.items())
+                               + f'{dist}/RECORD,,\n').encode()
     path = folder / f'{name}-{version}-py3-none-any.whl'
     with zipfile.ZipFile(path, 'w') as wheel:
-        for member, text in files.items():
-            wheel.writestr(member, text)
+        for member, data in files.items():
+            wheel.writestr(member, data)
     return path
 
 
@@ -477,6 +487,26 @@ def test_mmcv_build_environment(monkeypatch):
         'FORCE_CUDA': '1', 'MMCV_WITH_OPS': '1', 'TORCH_CUDA_ARCH_LIST': '9.0',
         'MAX_JOBS': '16', 'CUDA_HOME': '/opt/cuda-13.0', 'CPATH': '/nvidia/include:/already'}
     assert env['PATH'].startswith('/venv/bin:')
+
+
+def test_a_built_wheel_is_stripped_of_its_debug_information(tmp_path):
+    source = tmp_path / 'ext.c'
+    source.write_text('int answer(void) { return 42; }\n')
+    library = tmp_path / 'probe' / '_ext.so'
+    library.parent.mkdir()
+    subprocess.run(['gcc', '-g', '-shared', '-fPIC', '-o', str(library), str(source)],
+                   check=True)
+    assert b'.debug_info' in library.read_bytes()
+    wheel = _wheel(tmp_path / 'built', 'probe_stripped', '1.0',
+                   extra={'probe_stripped_ext.so': library.read_bytes()})
+    stripped = provide_mmcv.strip_wheel(wheel, tmp_path / 'out')
+    assert stripped == tmp_path / 'out' / wheel.name
+    with zipfile.ZipFile(stripped) as archive:
+        data = archive.read('probe_stripped_ext.so')
+        record = archive.read('probe_stripped-1.0.dist-info/RECORD').decode()
+    assert b'.debug_info' not in data and len(data) < library.stat().st_size
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()
+    assert f'probe_stripped_ext.so,sha256={digest},{len(data)}' in record
 
 
 # --- comparing weights ------------------------------------------------------------

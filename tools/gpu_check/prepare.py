@@ -22,7 +22,6 @@ stay under 64 MiB: the sizes are printed and the script fails if they do not fit
 """
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import List, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from provide_mmcv import SDIST, build_env, cached_wheel  # noqa: E402
+from provide_mmcv import SDIST, build_env, cached_wheel, strip_wheel  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DEST = REPO / '.gpu_check' / 'wheels'
@@ -87,10 +86,11 @@ def build_mmcv_wheel(dest: Path, build_dir: Path, python312: str, arch: str,
     venv = build_dir / 'venv'
     python = str(venv / 'bin' / 'python')
     built = build_dir / f'built-{HOST_TORCH.replace("==", "")}-sm{arch.replace(".", "")}'
+    if not Path(python).exists():
+        subprocess.run([python312, '-m', 'venv', str(venv)], check=True)
+    pip('install', '-q', 'wheel', python=python)  # strip_wheel repacks with it
     if cached_wheel(built) is None:
-        if not Path(python).exists():
-            subprocess.run([python312, '-m', 'venv', str(venv)], check=True)
-        pip('install', '-q', HOST_TORCH, 'ninja', 'wheel', 'setuptools<70', python=python)
+        pip('install', '-q', HOST_TORCH, 'ninja', 'setuptools<70', python=python)
         include = next((venv / 'lib').glob('python3.*/site-packages/nvidia/cu13/include'),
                        None)
         env = build_env(arch, jobs, python, extra_include=str(include) if include else None)
@@ -101,21 +101,6 @@ def build_mmcv_wheel(dest: Path, build_dir: Path, python312: str, arch: str,
     if wheel is None:
         raise RuntimeError(f'pip wheel left no mmcv wheel in {built}')
     return strip_wheel(wheel, dest, python)
-
-
-def strip_wheel(wheel: Path, dest: Path, python: str) -> Path:
-    """``wheel`` with the debug symbols of its shared libraries removed (the build
-    compiles with ``-g``), repacked into ``dest``."""
-    unpacked = wheel.parent.parent / 'unpacked'
-    shutil.rmtree(unpacked, ignore_errors=True)
-    subprocess.run([python, '-m', 'wheel', 'unpack', '-d', str(unpacked), str(wheel)],
-                   check=True)
-    for library in unpacked.rglob('*.so'):
-        subprocess.run(['strip', '--strip-debug', str(library)], check=True)
-    folder = next(unpacked.iterdir())
-    subprocess.run([python, '-m', 'wheel', 'pack', '-d', str(dest), str(folder)],
-                   check=True)
-    return dest / wheel.name
 
 
 def work_tree_bytes(repo: Path = REPO) -> int:
