@@ -166,9 +166,10 @@ def _alive(pid: int) -> bool:
 
 def test_a_step_running_past_the_deadline_is_cut_with_its_children(tmp_path):
     pid_file = tmp_path / 'child.pid'
+    # the child ignores SIGTERM, as a training's worker may: only SIGKILL stops it
+    child = f'(trap "" TERM; sleep 60) & echo $! > {pid_file}; wait'
     steps = [_step('quick', ['true']),
-             _step('sleeper', ['bash', '-c', f'sleep 60 & echo $! > {pid_file}; wait'],
-                   budget=120),
+             _step('sleeper', ['bash', '-c', child], budget=120),
              _step('after', ['true'])]
     updates = []
     outcomes = _runner(tmp_path, steps, deadline_s=3, updates=updates).run()

@@ -24,7 +24,7 @@ CUT = 'cut (deadline)'
 OVER_BUDGET = 'failed (over its budget)'
 NOT_RUN = 'not run (deadline)'
 SKIPPED = 'skipped'
-#: a stopped step gets this long to exit after SIGTERM before SIGKILL
+#: a stopped step gets this long to exit after SIGTERM before its group gets SIGKILL
 KILL_GRACE_S = 5.0
 
 
@@ -51,16 +51,16 @@ def run_command(command: Sequence[str], log, cwd: Path, env: Mapping[str, str],
     try:
         return process.wait(timeout=max(timeout_s, 0.0))
     except subprocess.TimeoutExpired:
-        for sig, grace in ((signal.SIGTERM, KILL_GRACE_S), (signal.SIGKILL, None)):
+        # SIGTERM, then SIGKILL for whatever of the group is left (torchrun's workers)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
                 os.killpg(process.pid, sig)
             except ProcessLookupError:
-                break
+                break  # nothing of the group is left
             try:
-                process.wait(timeout=grace)
-                break
+                process.wait(timeout=KILL_GRACE_S)
             except subprocess.TimeoutExpired:
-                continue
+                pass
         process.wait()
         return None
 
