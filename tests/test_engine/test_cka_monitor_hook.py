@@ -1,5 +1,6 @@
 """CKAMonitorHook in a short real distillation run, and its errors."""
 import glob
+import itertools
 import json
 import os.path as osp
 from types import SimpleNamespace
@@ -78,6 +79,12 @@ def distill_model(teacher_ckpt: str) -> dict:
                 preds_T=dict(recorder='fc', from_student=False)))))
 
 
+# mmengine names a runner built from dicts by its start second, and its logger and message
+# hub are global instances by that name: two runners started in the same second (in any
+# test order) would share them, and the second would log into the first one's file.
+_RUN_NUMBERS = itertools.count()
+
+
 def build_runner(work_dir: str, hook: dict, model=None, max_iters: int = 4) -> Runner:
     loader = dict(batch_size=4, num_workers=0,
                   sampler=dict(type='DefaultSampler', shuffle=False))
@@ -98,6 +105,7 @@ def build_runner(work_dir: str, hook: dict, model=None, max_iters: int = 4) -> R
         visualizer=dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')],
                         name=osp.basename(work_dir)),
         default_scope='mmrazor',
+        experiment_name=f'test_cka_monitor_hook_{next(_RUN_NUMBERS)}',
         randomness=dict(seed=0))
 
 

@@ -41,7 +41,10 @@ def test_pcka_single_patch_warning_lands_in_the_log_file_once(tmp_path):
                               collate_fn=dict(type='default_collate')),
         train_cfg=dict(by_epoch=False, max_iters=3),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=-1)))
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=-1)),
+        # its own logger: one named by the start second alone is shared with any runner
+        # another test started in the same second
+        experiment_name='test_pcka_single_patch_warning')
     runner.train()
 
     (log_file, ) = Path(runner.log_dir).glob('*.log')
