@@ -1,0 +1,288 @@
+"""Training overhead of a suite's methods, one training at a time on the machine.
+
+``tools/analysis/compare_methods.py`` reports seconds per iteration from trainings
+that may run side by side (``--jobs``), so its overhead column mixes loads. This
+benchmark measures every entry of a suite (the plain student and each method) alone:
+each measurement is a fresh training process (``OMP_NUM_THREADS`` =
+``MKL_NUM_THREADS`` = ``--threads``) started from the config compare_methods would
+train (the same merged ``config.py``, seed, teacher checkpoint under the suite's
+``teacher_ckpt_key`` and ``--cfg-options``), with the training loop replaced by
+mmengine's ``IterBasedTrainLoop`` of ``--warmup`` + ``--iters`` iterations, no
+validation, no checkpoints, in a temporary work dir. A measurement is the median of
+mmengine's logged ``time`` (seconds per training iteration, the data wait included:
+what compare_methods' column reads) over the iterations after the warm-up, and the
+process's peak resident set size (``ru_maxrss``, Linux); the dataloader workers
+(``num_workers`` as in each config, as in training) are separate processes whose
+memory is not included. At each epoch end mmengine's infinite dataloader iterator
+pauses 2 s; the median leaves that iteration out when epochs are several iterations
+long.
+
+Entries are measured one after another; every second round runs in reverse order
+(ABBA) so that a drifting machine load hits all alike. The table gives, per entry,
+the median s/iter over rounds, its ratio to the student's, and the largest peak RSS.
+
+    python tools/benchmarks/bench_suite_overhead.py \\
+        configs/benchmarks/shapes_classification.py --iters 40 --warmup 5 --rounds 2 \\
+        --threads 1 --out overhead.md
+
+The teacher checkpoint defaults to the suite's own (``teacher.checkpoint``) or the one
+compare_methods trained into ``work_dirs/benchmarks/<suite name>/teacher/``; any
+checkpoint of the teacher's architecture will do (``--teacher-checkpoint``): its weights
+barely change the time of an iteration.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+from mmengine.hooks import Hook
+
+TOOLS = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(TOOLS / 'analysis'), str(TOOLS)]  # compare_methods, train, helpers
+import compare_methods as compare  # noqa: E402
+from dependency_warnings import hide_dependency_warnings  # noqa: E402
+
+MEASURE = '--measure-one'  # first argument of a measurement's child process
+TRAIN_SCRIPT = TOOLS / 'train.py'
+
+
+class Measurement(NamedTuple):
+    """One training's timing, as its process reports it."""
+    name: str
+    round: int
+    sec_per_iter: float
+    peak_rss_mib: float
+    threads: int
+    torch: str
+    device: str
+
+
+# ------------------------------------------------------------- the child process
+
+
+class IterationTimes(Hook):
+    """Collects mmengine's logged ``train/time`` (IterTimerHook) of every iteration
+    after the first ``warmup``."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup = warmup
+        self.times: List[float] = []
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        if batch_idx >= self.warmup:
+            self.times.append(runner.message_hub.get_scalar('train/time').current())
+
+
+def measure_one(argv: Sequence[str]) -> None:
+    """The child: ``WARMUP ITERS RESULT_JSON`` then tools/train.py's arguments. Builds
+    the config as tools/train.py does, trains ``WARMUP + ITERS`` iterations without
+    validation or checkpoints, and writes the measurement to ``RESULT_JSON``."""
+    warmup, iters, result, *train_args = argv
+    warmup, iters = int(warmup), int(iters)
+    hide_dependency_warnings()
+    import torch
+    import train
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    from mmrazor.utils import register_all_modules
+    register_all_modules(False)
+    sys.argv = [str(TRAIN_SCRIPT), *train_args]
+    cfg = train.build_config(train.parse_args())
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=warmup + iters)
+    for stage in ('val', 'test'):
+        for part in ('dataloader', 'cfg', 'evaluator'):
+            cfg[f'{stage}_{part}'] = None
+    cfg.default_hooks.checkpoint = None
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    times = IterationTimes(warmup)
+    runner.register_hook(times, priority='LOWEST')
+    runner.train()
+    Path(result).write_text(json.dumps(dict(
+        sec_per_iter=statistics.median(times.times),
+        peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        threads=torch.get_num_threads(), torch=torch.__version__,
+        device=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu')))
+
+
+# ------------------------------------------------------------------ the parent
+
+
+def default_teacher_checkpoint(suite: compare.Suite) -> str:
+    """The suite's teacher checkpoint, else the one compare_methods trained into
+    ``work_dirs/benchmarks/<suite name>/teacher/``."""
+    if suite.teacher.checkpoint is not None:
+        return suite.teacher.checkpoint
+    work_root = compare.REPO / 'work_dirs' / 'benchmarks' / suite.path.stem
+    runs = compare.plan_runs(suite, [], work_root)
+    if compare.run_state(runs[0]) != 'done':
+        raise FileNotFoundError(
+            f'no teacher checkpoint for {suite.path.name}: '
+            f'{runs[0].work_dir / compare.RESULT_FILE} does not exist. compare_methods '
+            f'trains the teacher first: run `python tools/analysis/compare_methods.py '
+            f'{suite.path}` (stop it once the teacher is done), or pass '
+            f'--teacher-checkpoint PATH (any checkpoint of the teacher\'s architecture: '
+            f'its weights barely change the time of an iteration)')
+    return compare.teacher_checkpoint(runs)
+
+
+def plan(suite: compare.Suite, methods: Optional[Sequence[str]],
+         work_root: Path) -> List[compare.Run]:
+    """The student's and the chosen methods' runs (all methods when ``methods`` is
+    None), in the suite's order, with the suite's first seed."""
+    names = [method.name for method in suite.methods]
+    unknown = sorted(set(methods or []) - set(names))
+    if unknown:
+        raise ValueError(f'--methods: {unknown} not in {suite.path.name}; its methods '
+                         f'are {names} (the student is always measured)')
+    chosen = [m for m in suite.methods if methods is None or m.name in methods]
+    return [run for run in compare.plan_runs(suite._replace(methods=chosen),
+                                             suite.seeds[:1], work_root)
+            if run.name != compare.TEACHER]
+
+
+def measurement_order(names: Sequence[str], rounds: int) -> List[Tuple[int, str]]:
+    """(round, name) in measurement order: forward, then backward (ABBA), ..."""
+    return [(index, name) for index in range(rounds)
+            for name in (names if index % 2 == 0 else list(reversed(names)))]
+
+
+def measure(run: compare.Run, index: int, launch: compare.Launch, teacher_ckpt: str,
+            warmup: int, iters: int, threads: int) -> Measurement:
+    """Train ``run`` for ``warmup + iters`` iterations in a fresh process and read
+    its measurement."""
+    result = run.work_dir / f'round{index}.json'
+    train_args = compare.train_command(run, launch, teacher_ckpt, resume=False)[2:]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    log = run.work_dir / f'round{index}.log'
+    with log.open('w') as out:
+        code = subprocess.run([sys.executable, __file__, MEASURE, str(warmup), str(iters),
+                               str(result), *train_args], cwd=compare.REPO, env=env,
+                              stdout=out, stderr=subprocess.STDOUT).returncode
+    if code != 0:
+        tail = ''.join(log.read_text().splitlines(keepends=True)[-compare.TAIL_LINES:])
+        raise compare.RunFailed(f'{run.name} (round {index + 1}) failed (exit code '
+                                f'{code}); the end of its output:\n{tail}')
+    return Measurement(run.name, index, **json.loads(result.read_text()))
+
+
+def cpu_model() -> str:
+    """``lscpu``'s model name (the platform's processor string without lscpu)."""
+    try:
+        out = subprocess.run(['lscpu'], capture_output=True, text=True, check=True,
+                             env=dict(os.environ, LC_ALL='C')).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return platform.processor() or 'unknown'
+    return next((line.split(':', 1)[1].strip() for line in out.splitlines()
+                 if line.startswith('Model name:')), 'unknown')
+
+
+def markdown(suite: compare.Suite, measurements: Sequence[Measurement],
+             args: argparse.Namespace, command: str) -> str:
+    """The table (student first, then the methods in the suite's order) with the
+    command, date, machine and the definitions in its header."""
+    by_name: Dict[str, List[Measurement]] = {}
+    for measurement in measurements:
+        by_name.setdefault(measurement.name, []).append(measurement)
+    seconds = {name: statistics.median(m.sec_per_iter for m in group)
+               for name, group in by_name.items()}
+    first = measurements[0]
+    threads = sorted({m.threads for m in measurements})
+    lines = [
+        f'# {suite.path.name}: training overhead, one training at a time', '',
+        f'Command: `{command}`', '',
+        f"Date {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, CPU "
+        f'{cpu_model()}, device {first.device}, torch {first.torch}, '
+        f"{'/'.join(map(str, threads))} thread(s) per training "
+        f'(OMP_NUM_THREADS = MKL_NUM_THREADS = {args.threads}), seed {suite.seeds[0]}.',
+        '',
+        f's/iter: median over {args.rounds} round(s) (every second one in reverse order) '
+        f"of each training's median of mmengine's `time` (data wait included) over "
+        f'{args.iters} iterations after {args.warmup} warm-up ones (IterBasedTrainLoop, '
+        f"no validation). Peak RSS: the training process's maximum resident set size "
+        f'(ru_maxrss), the largest over rounds; its dataloader workers are not included.',
+        '', '| method | s/iter | x student | peak RSS (MiB) |', '|---|---:|---:|---:|'
+    ]
+    for name, group in by_name.items():
+        label = f'**{name}**' if name == compare.STUDENT else name
+        lines.append(f'| {label} | {seconds[name]:.4f} | '
+                     f'{seconds[name] / seconds[compare.STUDENT]:.2f} | '
+                     f'{max(m.peak_rss_mib for m in group):.0f} |')
+    return '\n'.join(lines) + '\n'
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('suite', help='suite config, e.g. configs/benchmarks/...py')
+    parser.add_argument('--teacher-checkpoint', metavar='CKPT',
+                        help='default: the suite\'s, else the one compare_methods '
+                        'trained into work_dirs/benchmarks/<suite name>/teacher/')
+    parser.add_argument('--iters', type=int, default=40,
+                        help='timed iterations per training')
+    parser.add_argument('--warmup', type=int, default=5,
+                        help='untimed iterations first')
+    parser.add_argument('--rounds', type=int, default=2,
+                        help='measurements per entry; every second round in reverse '
+                        'order')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='OMP_NUM_THREADS and MKL_NUM_THREADS of each training')
+    parser.add_argument('--methods', nargs='+', metavar='NAME',
+                        help='only these methods (default: all; the student always)')
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='passed to every training (tools/train.py --cfg-options)')
+    parser.add_argument('--out', metavar='FILE.md',
+                        help='also write the table to this markdown file')
+    args = parser.parse_args(argv)
+    if args.iters < 1 or args.rounds < 1 or args.threads < 1 or args.warmup < 0:
+        parser.error('--iters, --rounds and --threads must be at least 1, --warmup at '
+                     'least 0')
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    hide_dependency_warnings()
+    suite = compare.load_suite(args.suite)
+    with tempfile.TemporaryDirectory(prefix='bench_suite_overhead_') as tmp:
+        runs = plan(suite, args.methods, Path(tmp))
+        teacher_ckpt = args.teacher_checkpoint or default_teacher_checkpoint(suite)
+        if '://' not in teacher_ckpt and not Path(teacher_ckpt).exists():
+            raise FileNotFoundError(f'teacher checkpoint {teacher_ckpt} does not exist; '
+                                    'pass --teacher-checkpoint PATH')
+        launch = compare.Launch('none', 1, None, suite.deterministic, args.cfg_options,
+                                suite.teacher_ckpt_key)
+        by_name = {run.name: run for run in runs}
+        for run in runs:
+            compare.write_run_config(run)
+        order = measurement_order(list(by_name), args.rounds)
+        measurements = []
+        for step, (index, name) in enumerate(order, 1):
+            measurement = measure(by_name[name], index, launch, teacher_ckpt, args.warmup,
+                                  args.iters, args.threads)
+            measurements.append(measurement)
+            print(f'[overhead] {step}/{len(order)} round {index + 1} {name}: '
+                  f'{measurement.sec_per_iter:.4f} s/iter, peak RSS '
+                  f'{measurement.peak_rss_mib:.0f} MiB', flush=True)
+    command = ' '.join(['python', 'tools/benchmarks/bench_suite_overhead.py', *(
+        argv if argv is not None else sys.argv[1:])])
+    table = markdown(suite, measurements, args, command)
+    print('\n' + table)
+    if args.out:
+        Path(args.out).write_text(table)
+        print(f'[overhead] wrote {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    if sys.argv[1:2] == [MEASURE]:
+        measure_one(sys.argv[2:])
+    else:
+        sys.exit(main())
