@@ -27,6 +27,9 @@ methods = [
     dict(name='L2-mimic', config=_here + 'l2-mimic_fpn_retina-x101_retina-r50_2x_coco.py'),
 ]
 metric = 'coco/bbox_mAP'
+# mmdet's CocoMetric logs the mAP to 3 decimals: 0.001 is the smallest step of the
+# metric (compare_methods.py floors the std of the paired differences at it)
+metric_resolution = 0.001
 cfg_options = {
     'train_dataloader.batch_size': 3,
     'optim_wrapper.optimizer.lr': 0.01,

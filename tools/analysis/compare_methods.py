@@ -2,9 +2,15 @@
 
 Trains the plain student and every method of a suite with the same seeds (through
 ``tools/train.py``, ``tools/dist_train.sh`` or ``tools/slurm_train.sh``), then writes a
-leaderboard: per method the mean, std and n of the final validation metric, the paired
-gain over the student with a 95% confidence interval (Student's t) and a verdict, and
-the training overhead (seconds per iteration relative to the student, peak memory).
+leaderboard: per method the mean, std and n of the final validation metric; the paired
+gain over the student with a 95% confidence interval (Student's t) and the p-value of
+the paired t-test, the standard deviation of the per-seed differences floored at the
+metric's resolution (``metric_resolution``: one step of the metric); a verdict per
+method (``better`` / ``worse`` when the interval excludes 0, from 3 paired seeds on)
+and the verdict corrected for the number of methods (Holm's step-down procedure at
+alpha = 0.05); and the training overhead (seconds per iteration relative to the
+student; peak memory: CUDA's when mmengine logged it, else the peak resident set size
+of the training process, measured with ``os.wait4``).
 
 Suite format (an mmengine config; paths relative to the repository root)::
 
@@ -15,6 +21,8 @@ Suite format (an mmengine config; paths relative to the repository root)::
     student = dict(config='configs/...student.py', cfg_options={})  # row 'student'
     methods = [dict(name='RCKA', config='configs/...distill.py', cfg_options={}), ...]
     metric = 'accuracy/top1'                 # validation scalar, higher is better
+    metric_resolution = 100 / 10000          # optional (default 0): the metric's step,
+                                             # 100 / N val images for top-1 in %
     teacher_ckpt_key = 'model.teacher_ckpt'  # optional: where the checkpoint goes
     cfg_options = {}       # optional: merged into the student's and every method's config
     seeds = [0, 1, 2]      # optional default seeds
@@ -29,7 +37,8 @@ variables). ``cfg_options`` dicts go through ``Config.merge_from_dict`` (dotted 
 Work dir: ``WORK_DIR/teacher/`` and ``WORK_DIR/<name>/seed<S>/``. A run counts when
 its ``result.json`` exists (written once training has returned); it is then skipped. An
 interrupted run resumes from its last checkpoint, or restarts when it saved none.
-Outputs: ``results.json``, ``results.md``, ``leaderboard.png``, ``curves.png``.
+Outputs: ``results.json``, ``results.md``, ``leaderboard.png`` (mean ± std beside
+the paired gain with its interval), ``curves.png``.
 While runs train, one status line shows each one's epoch, iteration, latest loss and
 ETA, read from its ``train.log`` (in place on a terminal, else a line at most every
 minute).
@@ -44,8 +53,10 @@ Examples::
 """
 import argparse
 import json
+import math
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -54,7 +65,8 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence
+from typing import (IO, TYPE_CHECKING, Any, Dict, Iterable, List, NamedTuple, Optional,
+                    Sequence)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # tools/: shared helpers
@@ -62,17 +74,25 @@ import method_stats  # noqa: E402
 from dependency_warnings import hide_dependency_warnings  # noqa: E402
 from training_progress import ProgressBoard  # noqa: E402
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 REPO = Path(__file__).resolve().parents[2]
 STUDENT = 'student'
 TEACHER = 'teacher'
 SUITE_KEYS = {
-    'teacher', 'student', 'methods', 'metric', 'teacher_ckpt_key', 'cfg_options', 'seeds',
-    'deterministic'
+    'teacher', 'student', 'methods', 'metric', 'metric_resolution', 'teacher_ckpt_key',
+    'cfg_options', 'seeds', 'deterministic'
 }
 NAME_PATTERN = re.compile(r'^[A-Za-z0-9_.+-]+$')
 CONFIDENCE = 0.95
 RESULT_FILE = 'result.json'
 TAIL_LINES = 40
+# what subprocess.run gives a child after Ctrl-C (which reaches the whole process
+# group) before it kills it: Popen._sigint_wait_secs
+SIGINT_GRACE_S = 0.25
+# ru_maxrss is in KiB on Linux, in bytes on macOS
+MAXRSS_BYTES = 1 if sys.platform == 'darwin' else 1024
 
 
 class Entry(NamedTuple):
@@ -96,6 +116,7 @@ class Suite(NamedTuple):
     student: Entry
     methods: List[Entry]
     metric: str
+    metric_resolution: float
     teacher_ckpt_key: str
     cfg_options: Dict[str, Any]
     seeds: List[int]
@@ -113,7 +134,11 @@ class Run(NamedTuple):
 
 
 class RunResult(NamedTuple):
-    """What a finished run logged (the content of its ``result.json``)."""
+    """What a finished run logged (the content of its ``result.json``): ``memory_mb``
+    is CUDA's peak as mmengine logs it (MiB, GPUs only), ``peak_rss_mb`` the peak
+    resident set size of the training's largest process (MiB; ``None`` where
+    :func:`run_measured` cannot tell it, and in a ``result.json`` written before it was
+    measured)."""
     final: float
     curve: Dict[int, float]
     sec_per_iter: Optional[float]
@@ -121,6 +146,16 @@ class RunResult(NamedTuple):
     teacher_metric: Optional[float]
     train_seconds: float
     checkpoint: Optional[str]
+    peak_rss_mb: Optional[float] = None
+
+
+class ChildExit(NamedTuple):
+    """How a training process ended: its exit code (``-N`` for signal ``N``, as
+    ``subprocess.run`` gives it) and its peak resident set size in MiB (``None`` when
+    it stayed below this process's own peak, which the measurement cannot tell
+    apart: see :func:`run_measured`)."""
+    returncode: int
+    peak_rss_mb: Optional[float]
 
 
 class RunFailed(RuntimeError):
@@ -169,6 +204,16 @@ def _teacher(node: Any) -> TeacherSpec:
                        dict(node.get('cfg_options') or {}))
 
 
+def _metric_resolution(value: Any, suite_path: Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            math.isfinite(value) and value >= 0):
+        raise ValueError(
+            f'{suite_path}: metric_resolution must be a finite number >= 0, the smallest '
+            f'step the metric can move (e.g. 100 / 4080 for top-1 in % on 4080 validation '
+            f"images, 0.001 for mmdet's COCO mAP; 0 sets no floor), got {value!r}")
+    return float(value)
+
+
 def load_suite(path: str) -> Suite:
     """Read and check a suite config (see the module docstring for its keys)."""
     from mmengine.config import Config
@@ -197,6 +242,7 @@ def load_suite(path: str) -> Suite:
         raise ValueError(f'{suite_path}: `methods` is empty')
     return Suite(suite_path.resolve(), _teacher(cfg['teacher']),
                  _entry(cfg['student'], 'student', STUDENT), methods, cfg['metric'],
+                 _metric_resolution(cfg.get('metric_resolution', 0.0), suite_path),
                  cfg.get('teacher_ckpt_key', 'model.teacher_ckpt'),
                  dict(cfg.get('cfg_options') or {}), list(cfg.get('seeds', [0, 1, 2])),
                  bool(cfg.get('deterministic', False)))
@@ -307,9 +353,11 @@ def scalar_records(work_dir: Path) -> List[Dict[str, Any]]:
             if line.strip()]
 
 
-def read_run(work_dir: Path, metric: str, train_seconds: float) -> RunResult:
+def read_run(work_dir: Path, metric: str, train_seconds: float,
+             peak_rss_mb: Optional[float] = None) -> RunResult:
     """The final validation ``metric`` and its curve (last logged value per step),
-    the median training seconds per iteration and the peak memory of a run."""
+    the median training seconds per iteration and the peak CUDA memory of a run, with
+    the measured ``train_seconds`` and ``peak_rss_mb`` of its last session."""
     records = scalar_records(work_dir)
     train = [r for r in records if 'iter' in r]
     val = [r for r in records if 'iter' not in r]
@@ -329,7 +377,8 @@ def read_run(work_dir: Path, metric: str, train_seconds: float) -> RunResult:
         memory_mb=max(memory) if memory else None,
         teacher_metric=teacher_values[-1] if teacher_values else None,
         train_seconds=train_seconds,
-        checkpoint=str(checkpoint) if checkpoint else None)
+        checkpoint=str(checkpoint) if checkpoint else None,
+        peak_rss_mb=peak_rss_mb)
 
 
 def save_result(work_dir: Path, result: RunResult) -> None:
@@ -377,6 +426,50 @@ def _slot_env(slot: int, jobs: int, launch: Launch, on_cpu: bool) -> Dict[str, s
     return env
 
 
+def _memory_peak() -> int:
+    """The peak of this process's address space, in ``ru_maxrss`` units: ``VmHWM``
+    from ``/proc/self/status`` on Linux (not ``ru_maxrss``, which also keeps the peak
+    of the process this one was started from); elsewhere ``ru_maxrss``, an upper
+    bound."""
+    status = Path('/proc/self/status')
+    if status.exists():
+        return int(re.search(r'^VmHWM:\s+(\d+) kB', status.read_text(), re.M).group(1))
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def run_measured(cmd: List[str], env: Dict[str, str], out: IO[str]) -> ChildExit:
+    """Run ``cmd`` in the repository root to its end, its output and errors into
+    ``out``, as ``subprocess.run`` would, and measure its peak resident set size.
+
+    The child is reaped with ``os.wait4``, whose ``ru_maxrss`` covers the child and
+    every descendant it waited for: the largest of those processes (a launcher's
+    workers included), not their sum. The child starts as a copy of this process
+    (fork or vfork), and Linux counts the memory that copy had until its ``exec`` in
+    its ``ru_maxrss``: up to this process's own peak (:func:`_memory_peak`), which is
+    therefore read after the start; a ``ru_maxrss`` not above it gives ``None`` (a
+    training below the tool's own peak, about 0.7 GiB with torch imported; a real
+    training is above).
+    On an exception (Ctrl-C), like ``subprocess.run``: the child gets
+    ``SIGINT_GRACE_S`` to exit, is then killed, and the exception goes on.
+    """
+    with subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out,
+                          stderr=subprocess.STDOUT) as process:
+        floor = _memory_peak()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException as error:
+            if isinstance(error, KeyboardInterrupt):
+                try:
+                    process.wait(SIGINT_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    pass
+            process.kill()
+            raise
+        process.returncode = os.waitstatus_to_exitcode(status)
+    peak = usage.ru_maxrss * MAXRSS_BYTES / 2**20 if usage.ru_maxrss > floor else None
+    return ChildExit(process.returncode, peak)
+
+
 def train_run(run: Run, launch: Launch, teacher_ckpt: Optional[str], metric: str,
               env: Dict[str, str], board: ProgressBoard) -> RunResult:
     """Train one run to completion (resuming or restarting it) and save its result;
@@ -390,16 +483,15 @@ def train_run(run: Run, launch: Launch, teacher_ckpt: Optional[str], metric: str
     with log.open('a') as out:
         board.follow(run_label(run), log)
         try:
-            code = subprocess.run(train_command(run, launch, teacher_ckpt, resume),
-                                  cwd=REPO, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT).returncode
+            child = run_measured(train_command(run, launch, teacher_ckpt, resume), env,
+                                 out)
         finally:
             board.forget(run_label(run))
-    if code != 0:
+    if child.returncode != 0:
         tail = ''.join(log.read_text().splitlines(keepends=True)[-TAIL_LINES:])
-        raise RunFailed(f'{run_label(run)} failed (exit code {code}); the end of {log}:\n'
-                        f'{tail}')
-    result = read_run(run.work_dir, metric, time.monotonic() - start)
+        raise RunFailed(f'{run_label(run)} failed (exit code {child.returncode}); the end '
+                        f'of {log}:\n{tail}')
+    result = read_run(run.work_dir, metric, time.monotonic() - start, child.peak_rss_mb)
     save_result(run.work_dir, result)
     return result
 
@@ -510,40 +602,53 @@ def print_plan(runs: Sequence[Run], launch: Launch, teacher_ckpt: Optional[str])
 
 def leaderboard(suite: Suite, runs: Sequence[Run]) -> Dict[str, Any]:
     """Aggregate the finished runs: one row per method (student included), sorted by
-    mean, best first."""
+    mean, best first. A method's ``gain`` is its :func:`method_stats.paired_gain` with
+    ``verdict_holm``, its verdict corrected over the suite's methods."""
     results: Dict[str, Dict[int, RunResult]] = {}
     for run in runs:
         if run.name != TEACHER:
             results.setdefault(run.name, {})[run.seed] = load_result(run.work_dir)
     student = {seed: r.final for seed, r in results[STUDENT].items()}
     student_time = _mean_or_none(r.sec_per_iter for r in results[STUDENT].values())
+    gains = {
+        name: method_stats.paired_gain({seed: r.final for seed, r in by_seed.items()},
+                                       student, CONFIDENCE, suite.metric_resolution)
+        for name, by_seed in results.items() if name != STUDENT
+    }
+    holm = method_stats.holm_verdicts(gains, 1 - CONFIDENCE)
     rows = []
     for name, by_seed in results.items():
         finals = {seed: r.final for seed, r in by_seed.items()}
         summary = method_stats.summarize(list(finals.values()))
         sec_per_iter = _mean_or_none(r.sec_per_iter for r in by_seed.values())
-        memory = [r.memory_mb for r in by_seed.values() if r.memory_mb is not None]
         gain = None
         if name != STUDENT:
-            gain = method_stats.paired_gain(finals, student, CONFIDENCE)._asdict()
+            gain = dict(gains[name]._asdict(), verdict_holm=holm[name])
         rows.append(dict(
             name=name, mean=summary.mean, std=summary.std, n=summary.n,
             values={str(seed): value for seed, value in sorted(finals.items())},
             gain=gain, sec_per_iter=sec_per_iter,
             time_ratio=(sec_per_iter / student_time
                         if sec_per_iter is not None and student_time else None),
-            memory_mb=max(memory) if memory else None,
+            memory_mb=_max_or_none(r.memory_mb for r in by_seed.values()),
+            peak_rss_mb=_max_or_none(r.peak_rss_mb for r in by_seed.values()),
             train_seconds=sum(r.train_seconds for r in by_seed.values()),
             curve=_mean_curve(by_seed.values())))
     rows.sort(key=lambda row: row['mean'], reverse=True)
     return dict(suite=str(suite.path), metric=suite.metric, confidence=CONFIDENCE,
+                metric_resolution=suite.metric_resolution,
                 seeds=sorted({run.seed for run in runs if run.name != TEACHER}),
                 teacher=_teacher_row(suite, runs, results), methods=rows)
 
 
-def _mean_or_none(values) -> Optional[float]:
+def _mean_or_none(values: Iterable[Optional[float]]) -> Optional[float]:
     values = [v for v in values if v is not None]
     return statistics.fmean(values) if values else None
+
+
+def _max_or_none(values: Iterable[Optional[float]]) -> Optional[float]:
+    values = [v for v in values if v is not None]
+    return max(values) if values else None
 
 
 def _mean_curve(results) -> Dict[str, List[float]]:
@@ -578,67 +683,143 @@ def _number(value: Optional[float], digits: int, sign: bool = False) -> str:
     return f'{value:+.{digits}f}' if sign else f'{value:.{digits}f}'
 
 
+def _p_value(p: Optional[float]) -> str:
+    if p is None:
+        return 'n/a'
+    return '<0.001' if p < 0.001 else f'{p:.3f}'
+
+
+def _memory(row: Dict[str, Any]) -> str:
+    """CUDA's peak when it was logged, else the peak resident set size, marked."""
+    if row['memory_mb'] is not None:
+        return f"{row['memory_mb']:.0f} (CUDA)"
+    if row['peak_rss_mb'] is not None:
+        return f"{row['peak_rss_mb']:.0f} (RSS)"
+    return 'n/a'
+
+
+def _floor_text(resolution: float) -> str:
+    if resolution == 0:
+        return ('The suite sets no `metric_resolution`: the std of the per-seed '
+                'differences is not floored (differences equal on every seed give a '
+                'zero-width interval).')
+    return (f'The std of the per-seed differences is floored at the metric\'s resolution '
+            f'q = {resolution:.4g}, its smallest step: each difference of two values '
+            f'measured in steps of q is uncertain by at least one step.')
+
+
 def markdown(board: Dict[str, Any], command: str) -> str:
     """The leaderboard as a markdown table with its context."""
     rows = board['methods']
     digits = 2 if max(abs(row['mean']) for row in rows) > 1.5 else 3
     teacher = board['teacher']
     pct = int(board['confidence'] * 100)
+    family = sum(row['gain'] is not None and row['gain']['n'] >= method_stats.MIN_SEEDS
+                 for row in rows)
     lines = [
         f"# {Path(board['suite']).name}: {board['metric']}, seeds "
         f"{', '.join(map(str, board['seeds']))}", '',
         f"Teacher: {_number(teacher['metric'], digits)} ({teacher['source']}). "
         f'Gain: the mean over seeds of (method - student) on the same seed, with its '
-        f'{pct}% confidence interval (t distribution); `better` / `worse` when the '
-        f'interval excludes 0. Time: median training seconds per iteration.', '',
-        f'| rank | method | mean ± std | n | gain over student [{pct}% CI] | verdict | '
-        f's/iter (x student) | peak memory (MB) |',
-        '|---|---|---|---|---|---|---|---|'
+        f"{pct}% confidence interval (Student's t over the per-seed differences); p: the "
+        f'two-sided p-value of the paired t-test. {_floor_text(board["metric_resolution"])}'
+        f' verdict: `better` / `worse` when the interval excludes 0, each method tested '
+        f'on its own; verdict (Holm): the same tests corrected for comparing {family} '
+        f"methods with one student (Holm's step-down procedure, probability of any wrong "
+        f'`better` / `worse` at most {100 - pct}%), the verdict for a claim about the '
+        f'leaderboard as a whole. Fewer than {method_stats.MIN_SEEDS} paired seeds give '
+        f'no verdict. Time: median training seconds per iteration. Peak memory: CUDA\'s '
+        f'peak as mmengine logs it where a GPU trained, else (RSS) the peak resident set '
+        f"size of the training's largest process; the maximum over seeds.", '',
+        f'| rank | method | mean ± std | n | gain over student [{pct}% CI] | p | verdict | '
+        f'verdict (Holm) | s/iter (x student) | peak memory (MiB) |',
+        '|---|---|---|---|---|---|---|---|---|---|'
     ]
     for rank, row in enumerate(rows, 1):
         gain = row['gain']
         if gain is None:
-            gain_text, verdict = '-', '-'
+            gain_text, p_text, verdict, holm = '-', '-', '-', '-'
         else:
             interval = (f" [{_number(gain['low'], digits, True)}, "
                         f"{_number(gain['high'], digits, True)}]"
                         if gain['low'] is not None else '')
             gain_text = _number(gain['mean'], digits, True) + interval
-            verdict = gain['verdict']
+            p_text = _p_value(gain['p'])
+            verdict, holm = gain['verdict'], gain['verdict_holm']
         time_text = (f"{row['sec_per_iter']:.3f} ({row['time_ratio']:.2f}x)"
                      if row['time_ratio'] is not None else _number(row['sec_per_iter'], 3))
         name = f"**{row['name']}**" if row['name'] == STUDENT else row['name']
         lines.append(f"| {rank} | {name} | {_number(row['mean'], digits)} ± "
                      f"{_number(row['std'], digits)} | {row['n']} | {gain_text} | "
-                     f"{verdict} | {time_text} | {_number(row['memory_mb'], 0)} |")
+                     f"{p_text} | {verdict} | {holm} | {time_text} | {_memory(row)} |")
     lines += ['', f'Command: `{command}`', '']
     return '\n'.join(lines)
 
 
-def plot(board: Dict[str, Any], out_dir: Path) -> List[Path]:
-    """``leaderboard.png`` (mean with std error bars) and ``curves.png`` (validation
-    metric against step, mean over seeds with a +-std band)."""
+# marker of a method's paired gain in leaderboard.png, by its Holm verdict
+GAIN_STYLE = {
+    method_stats.BETTER: dict(marker='o', color='tab:green', markerfacecolor='tab:green'),
+    method_stats.WORSE: dict(marker='s', color='tab:red', markerfacecolor='tab:red'),
+    method_stats.WITHIN_NOISE: dict(marker='o', color='tab:blue', markerfacecolor='white'),
+    method_stats.TOO_FEW_SEEDS: dict(marker='x', color='tab:gray'),
+}
+
+
+def leaderboard_figure(board: Dict[str, Any]) -> 'Figure':
+    """Two panels sharing the rows, best mean on top. Left: mean with std error bars
+    and the teacher as a dashed line. Right: each method's paired gain over the student
+    with its confidence interval as whiskers, a line at 0, the marker filled for a
+    Holm-corrected ``better`` (green) or ``worse`` (red square), open for ``within
+    noise``, a cross without a verdict; the student's row is blank."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    rows = board['methods']
-    metric = board['metric']
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.5))
-    names = [row['name'] for row in rows][::-1]
-    ax.barh(names, [row['mean'] for row in rows][::-1],
-            xerr=[row['std'] or 0.0 for row in rows][::-1], capsize=3,
-            color=['tab:gray' if n == STUDENT else 'tab:blue' for n in names])
+    rows = board['methods'][::-1]
+    positions = list(range(len(rows)))
+    fig, (bars, gains) = plt.subplots(1, 2, sharey=True,
+                                      figsize=(12, 0.45 * len(rows) + 1.5))
+    bars.barh(positions, [row['mean'] for row in rows],
+              xerr=[row['std'] or 0.0 for row in rows], capsize=3,
+              color=['tab:gray' if row['name'] == STUDENT else 'tab:blue' for row in rows])
+    bars.set_yticks(positions, [row['name'] for row in rows])
     if board['teacher']['metric'] is not None:
-        ax.axvline(board['teacher']['metric'], color='tab:red', linestyle='--',
-                   label='teacher')
-        ax.legend(loc='lower right')
+        bars.axvline(board['teacher']['metric'], color='tab:red', linestyle='--',
+                     label='teacher')
+        bars.legend(loc='lower right')
     low = min(row['mean'] - (row['std'] or 0.0) for row in rows)
     high = max([row['mean'] + (row['std'] or 0.0) for row in rows] +
                [board['teacher']['metric'] or -float('inf')])
     margin = 0.1 * (high - low) or 1.0
-    ax.set_xlim(low - margin, high + margin)
-    ax.set_xlabel(f'{metric} (mean ± std over seeds {board["seeds"]})')
+    bars.set_xlim(low - margin, high + margin)
+    bars.set_xlabel(f'{board["metric"]} (mean ± std over seeds {board["seeds"]})')
+    gains.axvline(0.0, color='black', linewidth=0.8)
+    legend = {}  # Holm verdict -> its first point
+    for position, row in zip(positions, rows):
+        gain = row['gain']
+        if gain is None:
+            continue
+        whiskers = ([[gain['mean'] - gain['low']], [gain['high'] - gain['mean']]]
+                    if gain['low'] is not None else None)
+        holm = gain['verdict_holm']
+        point = gains.errorbar([gain['mean']], [position], xerr=whiskers, capsize=3,
+                               linestyle='none', **GAIN_STYLE[holm])
+        legend.setdefault(holm, point)
+    shown = [verdict for verdict in GAIN_STYLE if verdict in legend]
+    gains.legend([legend[v] for v in shown], shown, title='verdict (Holm)', fontsize=7)
+    pct = int(board['confidence'] * 100)
+    gains.set_xlabel(f'gain over student, paired by seed (mean, {pct}% CI)')
     fig.tight_layout()
+    return fig
+
+
+def plot(board: Dict[str, Any], out_dir: Path) -> List[Path]:
+    """``leaderboard.png`` (:func:`leaderboard_figure`) and ``curves.png``
+    (validation metric against step, mean over seeds with a +-std band)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    rows = board['methods']
+    fig = leaderboard_figure(board)
     bars = out_dir / 'leaderboard.png'
     fig.savefig(bars, dpi=120)
     plt.close(fig)
@@ -653,7 +834,7 @@ def plot(board: Dict[str, Any], out_dir: Path) -> List[Path]:
                         [m + s for m, s in zip(mean, std)], color=line.get_color(),
                         alpha=0.15)
     ax.set_xlabel('validation step (epoch for epoch-based runs)')
-    ax.set_ylabel(metric)
+    ax.set_ylabel(board['metric'])
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     curves = out_dir / 'curves.png'
