@@ -3,16 +3,31 @@
 # tools/analysis/compare_methods.py (format: configs/benchmarks/README.md); generate the
 # data first with `python tools/generate_shapes_dataset.py`.
 #
-# Training budget, the same for the student and every method: the schedule of
-# configs/rcka/shapes/_base_/shapes_cls_4e.py (4 epochs of 194 iterations, batch 32, SGD
-# lr 0.05, 100 warm-up iterations, cosine), which every config below inherits
-# unchanged. The teacher is trained once with its own config. Each method keeps its
-# paper's settings; the toy adaptations are documented in its config (LCKA's tau = 4,
-# KDA's 1 warm-up epoch of 4, the static lambda of the relation losses that have no
-# published weight).
+# Training budget, the same for the student and every method: the optimiser of
+# configs/rcka/shapes/_base_/shapes_cls_4e.py (batch 32, SGD lr 0.05, 100 warm-up
+# iterations, cosine) over 8 epochs of 194 iterations instead of the configs' 4, set
+# below; the teacher trains 16. After 8 epochs the plain student has reached its
+# plateau on every seed tried; after 4, a seed whose loss stays near ln 4 for longer
+# ends up to 5 points lower (design runs: docs/benchmarks/shapes_classification.md).
+# The teacher's longer schedule keeps it well above the student (98.75 against
+# 96.95 +- 0.27 in the design runs). Each method keeps its paper's settings; the toy
+# adaptations are documented in its config (LCKA's tau = 4, KDA's 1 warm-up epoch, the
+# static lambda of the relation losses that have no published weight).
+
+
+def _schedule(epochs: int) -> dict:
+    return {
+        'train_cfg.max_epochs': epochs,
+        'train_cfg.val_interval': epochs,
+        'param_scheduler.1.T_max': epochs,
+        'default_hooks.checkpoint.interval': epochs,
+    }
+
+
 _here = 'configs/benchmarks/shapes/'
 _pair = '_resnet20_resnet8_shapes.py'
-teacher = dict(config='configs/rcka/shapes/resnet20_1xb32_shapes.py')
+teacher = dict(config='configs/rcka/shapes/resnet20_1xb32_shapes.py',
+               cfg_options=_schedule(16))
 student = dict(config='configs/rcka/shapes/resnet8_1xb32_shapes.py')
 methods = [
     # mmrazor's baselines
@@ -38,4 +53,5 @@ metric = 'accuracy/top1'
 # 100 / 4080 points: the smallest step of the metric (compare_methods.py floors the
 # std of the paired differences at it)
 metric_resolution = 100 / 4080
-seeds = [0, 1, 2]
+cfg_options = _schedule(8)
+seeds = [0, 1, 2, 3, 4]

@@ -755,6 +755,30 @@ def test_suite_plan_and_dry_run(suite_path, tmp_path, capsys):
     assert not tmp_path.joinpath('student').exists()
 
 
+# the embedded suites' budget (docs/benchmarks/): seeds, then the epochs of the
+# student / methods and of the teacher, with the cosine's length following them
+SHAPES_BUDGETS = {
+    'configs/benchmarks/shapes_classification.py': (8, 16),
+    'configs/benchmarks/shapes_classification_ablations.py': (8, 16),
+    'configs/benchmarks/shapes_detection.py': (4, 4),
+}
+
+
+@pytest.mark.parametrize('suite_path', sorted(SHAPES_BUDGETS))
+def test_shapes_suites_train_every_run_to_the_plateau(suite_path, tmp_path):
+    student_epochs, teacher_epochs = SHAPES_BUDGETS[suite_path]
+    suite = compare.load_suite(suite_path)
+    assert suite.seeds == [0, 1, 2, 3, 4]
+    for run in compare.plan_runs(suite, [0], tmp_path):
+        cfg = Config.fromfile(str(compare.write_run_config(run)))
+        epochs = teacher_epochs if run.name == 'teacher' else student_epochs
+        cosine = cfg.param_scheduler[1]
+        assert cosine.type == 'CosineAnnealingLR' and cosine.T_max == epochs, run.name
+        assert cosine.get('end', epochs) == epochs, run.name
+        assert cfg.train_cfg.max_epochs == cfg.train_cfg.val_interval == epochs, run.name
+        assert cfg.default_hooks.checkpoint.interval == epochs, run.name
+
+
 @pytest.mark.parametrize('suite_path,name', _suite_runs_with_new_configs())
 def test_suite_config_trains_one_step(suite_path, name, tmp_path, monkeypatch):
     """The run's written config (the suite's overrides merged) builds its model and
