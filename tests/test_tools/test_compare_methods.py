@@ -794,8 +794,8 @@ def test_suite_config_trains_one_step(suite_path, name, tmp_path, monkeypatch):
     written = Config.fromfile(str(config))
     for key, value in run.cfg_options.items():
         node = written
-        for part in key.split('.'):
-            node = node[part]
+        for part in key.split('.'):  # a list's items by index, as merge_from_dict
+            node = node[int(part)] if isinstance(node, list) else node[part]
         assert node == value, (key, node, value)
     losses = config_smoke.run_one_train_step(str(config))
     distill = [key for key in losses if key.startswith('distill.')]
