@@ -427,7 +427,7 @@ def _slot_env(slot: int, jobs: int, launch: Launch, on_cpu: bool) -> Dict[str, s
 
 
 def _memory_peak() -> int:
-    """The peak of this process's address space, in ``ru_maxrss`` units: ``VmHWM``
+    """The peak resident set size of this process, in ``ru_maxrss`` units: ``VmHWM``
     from ``/proc/self/status`` on Linux (not ``ru_maxrss``, which also keeps the peak
     of the process this one was started from); elsewhere ``ru_maxrss``, an upper
     bound."""
