@@ -14,20 +14,13 @@
 # adaptations are documented in its config (LCKA's tau = 4, KDA's 1 warm-up epoch, the
 # static lambda of the relation losses that have no published weight).
 
-
-def _schedule(epochs: int) -> dict:
-    return {
-        'train_cfg.max_epochs': epochs,
-        'train_cfg.val_interval': epochs,
-        'param_scheduler.1.T_max': epochs,
-        'default_hooks.checkpoint.interval': epochs,
-    }
-
-
+# the keys that set the number of epochs (the cosine's length follows it)
+_epoch_keys = ('train_cfg.max_epochs', 'train_cfg.val_interval', 'param_scheduler.1.T_max',
+               'default_hooks.checkpoint.interval')
 _here = 'configs/benchmarks/shapes/'
 _pair = '_resnet20_resnet8_shapes.py'
 teacher = dict(config='configs/rcka/shapes/resnet20_1xb32_shapes.py',
-               cfg_options=_schedule(16))
+               cfg_options={key: 16 for key in _epoch_keys})
 student = dict(config='configs/rcka/shapes/resnet8_1xb32_shapes.py')
 methods = [
     # mmrazor's baselines
@@ -53,5 +46,5 @@ metric = 'accuracy/top1'
 # 100 / 4080 points: the smallest step of the metric (compare_methods.py floors the
 # std of the paired differences at it)
 metric_resolution = 100 / 4080
-cfg_options = _schedule(8)
+cfg_options = {key: 8 for key in _epoch_keys}
 seeds = [0, 1, 2, 3, 4]

@@ -760,7 +760,7 @@ def test_suite_plan_and_dry_run(suite_path, tmp_path, capsys):
 SHAPES_BUDGETS = {
     'configs/benchmarks/shapes_classification.py': (8, 16),
     'configs/benchmarks/shapes_classification_ablations.py': (8, 16),
-    'configs/benchmarks/shapes_detection.py': (4, 4),
+    'configs/benchmarks/shapes_detection.py': (4, 8),
 }
 
 
