@@ -7,8 +7,8 @@
 # Training budget, the same for the student and every method: the optimiser of
 # configs/shapes/_base_/retinanet_fpn_shapes.py (AdamW lr 1e-3, 50 warm-up iterations,
 # cosine) over four epochs of 384 iterations (batch 8) instead of the configs' one, set
-# below; the teacher trains 8. After four epochs the plain student's seeds agree within
-# 0.01 mAP (design runs: docs/benchmarks/shapes_detection.md); after one it is still
+# below; the teacher trains 8. After four epochs the plain student's std over seeds is
+# below 0.01 mAP (design runs: docs/benchmarks/shapes_detection.md); after one it is still
 # climbing fast and its seeds spread several times as much, so a one-epoch table
 # measures how far a loss speeds up the take-off, not what it adds at the end. A
 # four-epoch teacher (0.874) was only 3.4x the student's std above its mean, so the
