@@ -11,7 +11,7 @@ mmengine's ``IterBasedTrainLoop`` of ``--warmup`` + ``--iters`` iterations, no
 validation, no checkpoints, in a temporary work dir. A measurement is the median of
 mmengine's logged ``time`` (seconds per training iteration, the data wait included:
 what compare_methods' column reads) over the iterations after the warm-up, and the
-process's peak resident set size (``ru_maxrss``, Linux); the dataloader workers
+process's peak resident set size (``VmHWM`` on Linux); the dataloader workers
 (``num_workers`` as in each config, as in training) are separate processes whose
 memory is not included. At each epoch end mmengine's infinite dataloader iterator
 pauses 2 s; the median leaves that iteration out when epochs are several iterations
@@ -35,7 +35,6 @@ import datetime
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -108,7 +107,8 @@ def measure_one(argv: Sequence[str]) -> None:
     runner.train()
     Path(result).write_text(json.dumps(dict(
         sec_per_iter=statistics.median(times.times),
-        peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # VmHWM, not ru_maxrss: the latter keeps the parent's peak from before exec
+        peak_rss_mib=compare._memory_peak() * compare.MAXRSS_BYTES / 2**20,
         threads=torch.get_num_threads(), torch=torch.__version__,
         device=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu')))
 
@@ -208,7 +208,7 @@ def markdown(suite: compare.Suite, measurements: Sequence[Measurement],
         f"of each training's median of mmengine's `time` (data wait included) over "
         f'{args.iters} iterations after {args.warmup} warm-up ones (IterBasedTrainLoop, '
         f"no validation). Peak RSS: the training process's maximum resident set size "
-        f'(ru_maxrss), the largest over rounds; its dataloader workers are not included.',
+        f'(VmHWM on Linux), the largest over rounds; its dataloader workers are not included.',
         '', '| method | s/iter | x student | peak RSS (MiB) |', '|---|---:|---:|---:|'
     ]
     for name, group in by_name.items():
