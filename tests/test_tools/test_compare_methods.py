@@ -645,6 +645,35 @@ def test_leaderboard_plot_has_the_gain_panel(tmp_path):
     assert curves_png.stat().st_size > 0
 
 
+def test_off_scale_marks_only_a_value_far_from_the_others():
+    # the classification leaderboard of 2026-12-06: RKD collapsed on seeds 1 and 4
+    gains = [1.24, 1.24, 1.10, 1.07, 1.06, 0.82, 0.72, 0.49, 0.35, 0.11, 0.05, 0.05,
+             -0.09, -9.89]
+    assert compare.off_scale(gains) == [False] * 13 + [True]
+    assert compare.off_scale([5.0, -1.0, -2.0, -10.0]) == [False] * 4  # a spread, no outlier
+    assert compare.off_scale([1.0, 1.0, 1.0, 50.0]) == [False] * 4  # no deviation to scale by
+    assert compare.off_scale([0.0, 0.1, 50.0]) == [False] * 3  # too few values to judge
+
+
+def test_leaderboard_plot_notes_an_off_scale_row_at_the_edge():
+    good = [_board_row(name, 97.0 + 0.1 * i, _board_gain(1.0 + 0.1 * i, 0.5 + 0.1 * i,
+                                                         1.5 + 0.1 * i, 'better'))
+            for i, name in enumerate('ABCDE')]
+    board = dict(metric='acc', seeds=[0, 1, 2], confidence=0.95,
+                 teacher=dict(metric=98.5), methods=[
+                     *good[::-1], _board_row('student', 96.9),
+                     _board_row('R', 87.0, _board_gain(-9.9, -20.9, 1.1, 'within noise'))])
+    fig = compare.leaderboard_figure(board)
+    bars, gains = fig.axes
+    # the scales hold the other rows (and 0, the teacher), not R
+    assert 95.0 < bars.get_xlim()[0] < 96.0 and 98.5 < bars.get_xlim()[1] < 99.0
+    assert -0.5 < gains.get_xlim()[0] < 0.0 and 2.0 < gains.get_xlim()[1] < 2.5
+    notes = {ax: [(text.get_text(), text.xy) for text in ax.texts] for ax in (bars, gains)}
+    assert notes[bars] == [('<- 87 ± 1 (off scale)', (bars.get_xlim()[0], 0))]
+    assert notes[gains] == [('<- -9.9 [-20.9, +1.1] (off scale)', (gains.get_xlim()[0], 0))]
+    matplotlib.pyplot.close(fig)
+
+
 # ---------------------------------------------------------------------- end to end
 
 

@@ -75,6 +75,7 @@ from dependency_warnings import hide_dependency_warnings  # noqa: E402
 from training_progress import ProgressBoard  # noqa: E402
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 REPO = Path(__file__).resolve().parents[2]
@@ -756,6 +757,34 @@ def markdown(board: Dict[str, Any], command: str) -> str:
     return '\n'.join(lines)
 
 
+# a row whose value lies more than this many median absolute deviations from the median
+# of the rows' values is drawn off scale (noted at the panel's edge), so that one
+# collapsed method does not squeeze every other row of leaderboard.png into a line
+OFF_SCALE_MADS = 10.0
+
+
+def off_scale(values: Sequence[float]) -> List[bool]:
+    """Which of ``values`` lie off the plot's scale: more than :data:`OFF_SCALE_MADS`
+    median absolute deviations from their median (never with fewer than 4 values or a
+    zero deviation)."""
+    if len(values) < 4:
+        return [False] * len(values)
+    median = statistics.median(values)
+    deviation = statistics.median(abs(value - median) for value in values)
+    if deviation == 0:
+        return [False] * len(values)
+    return [abs(value - median) > OFF_SCALE_MADS * deviation for value in values]
+
+
+def _note_off_scale(ax: 'Axes', position: float, value: float, text: str) -> None:
+    """Write ``text`` at the edge of ``ax`` on the side where ``value`` lies."""
+    low, high = ax.get_xlim()
+    left = value < low
+    ax.annotate(f'{"<- " if left else ""}{text}{"" if left else " ->"} (off scale)',
+                xy=(low if left else high, position), ha='left' if left else 'right',
+                va='center', fontsize=7)
+
+
 # marker of a method's paired gain in leaderboard.png, by its Holm verdict
 GAIN_STYLE = {
     method_stats.BETTER: dict(marker='o', color='tab:green', markerfacecolor='tab:green'),
@@ -770,7 +799,8 @@ def leaderboard_figure(board: Dict[str, Any]) -> 'Figure':
     and the teacher as a dashed line. Right: each method's paired gain over the student
     with its confidence interval as whiskers, a line at 0, the marker filled for a
     Holm-corrected ``better`` (green) or ``worse`` (red square), open for ``within
-    noise``, a cross without a verdict; the student's row is blank."""
+    noise``, a cross without a verdict; the student's row is blank. A row far from the
+    others (:func:`off_scale`) is left out of a panel's scale and noted at its edge."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -786,11 +816,17 @@ def leaderboard_figure(board: Dict[str, Any]) -> 'Figure':
         bars.axvline(board['teacher']['metric'], color='tab:red', linestyle='--',
                      label='teacher')
         bars.legend(loc='lower right')
-    low = min(row['mean'] - (row['std'] or 0.0) for row in rows)
-    high = max([row['mean'] + (row['std'] or 0.0) for row in rows] +
+    far = off_scale([row['mean'] for row in rows])
+    shown = [row for row, out in zip(rows, far) if not out]
+    low = min(row['mean'] - (row['std'] or 0.0) for row in shown)
+    high = max([row['mean'] + (row['std'] or 0.0) for row in shown] +
                [board['teacher']['metric'] or -float('inf')])
     margin = 0.1 * (high - low) or 1.0
     bars.set_xlim(low - margin, high + margin)
+    for position, row, out in zip(positions, rows, far):
+        if out:
+            _note_off_scale(bars, position, row['mean'],
+                            f"{row['mean']:.4g} ± {row['std'] or 0.0:.2g}")
     bars.set_xlabel(f'{board["metric"]} (mean ± std over seeds {board["seeds"]})')
     gains.axvline(0.0, color='black', linewidth=0.8)
     legend = {}  # Holm verdict -> its first point
@@ -804,8 +840,24 @@ def leaderboard_figure(board: Dict[str, Any]) -> 'Figure':
         point = gains.errorbar([gain['mean']], [position], xerr=whiskers, capsize=3,
                                linestyle='none', **GAIN_STYLE[holm])
         legend.setdefault(holm, point)
-    shown = [verdict for verdict in GAIN_STYLE if verdict in legend]
-    gains.legend([legend[v] for v in shown], shown, title='verdict (Holm)', fontsize=7)
+    gained = [(position, row['gain']) for position, row in zip(positions, rows)
+              if row['gain'] is not None]
+    far = off_scale([gain['mean'] for _, gain in gained])
+    if any(far):
+        ends = [0.0] + [end for (_, gain), out in zip(gained, far) if not out
+                        for end in (gain['low'], gain['high'], gain['mean'])
+                        if end is not None]
+        margin = 0.1 * (max(ends) - min(ends)) or 1.0
+        gains.set_xlim(min(ends) - margin, max(ends) + margin)
+        for (position, gain), out in zip(gained, far):
+            if out:
+                interval = (f" [{gain['low']:+.3g}, {gain['high']:+.3g}]"
+                            if gain['low'] is not None else '')
+                _note_off_scale(gains, position, gain['mean'],
+                                f"{gain['mean']:+.3g}{interval}")
+    verdicts = [verdict for verdict in GAIN_STYLE if verdict in legend]
+    gains.legend([legend[v] for v in verdicts], verdicts, title='verdict (Holm)',
+                 fontsize=7)
     pct = int(board['confidence'] * 100)
     gains.set_xlabel(f'gain over student, paired by seed (mean, {pct}% CI)')
     fig.tight_layout()
