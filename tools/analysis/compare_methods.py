@@ -776,9 +776,18 @@ def off_scale(values: Sequence[float]) -> List[bool]:
     return [abs(value - median) > OFF_SCALE_MADS * deviation for value in values]
 
 
+def _scale_to(ax: 'Axes', ends: Sequence[float]) -> None:
+    """Set the x-axis of ``ax`` to ``ends`` with a margin of a tenth of their range."""
+    margin = 0.1 * (max(ends) - min(ends)) or 1.0
+    ax.set_xlim(min(ends) - margin, max(ends) + margin)
+
+
 def _note_off_scale(ax: 'Axes', position: float, value: float, text: str) -> None:
-    """Write ``text`` at the edge of ``ax`` on the side where ``value`` lies."""
+    """Write ``text`` at the edge of ``ax`` on the side where ``value`` lies, if it lies
+    outside the axis (another row's whiskers may have kept it in view)."""
     low, high = ax.get_xlim()
+    if low <= value <= high:
+        return
     left = value < low
     ax.annotate(f'{"<- " if left else ""}{text}{"" if left else " ->"} (off scale)',
                 xy=(low if left else high, position), ha='left' if left else 'right',
@@ -818,11 +827,9 @@ def leaderboard_figure(board: Dict[str, Any]) -> 'Figure':
         bars.legend(loc='lower right')
     far = off_scale([row['mean'] for row in rows])
     shown = [row for row, out in zip(rows, far) if not out]
-    low = min(row['mean'] - (row['std'] or 0.0) for row in shown)
-    high = max([row['mean'] + (row['std'] or 0.0) for row in shown] +
-               [board['teacher']['metric'] or -float('inf')])
-    margin = 0.1 * (high - low) or 1.0
-    bars.set_xlim(low - margin, high + margin)
+    teacher = [] if board['teacher']['metric'] is None else [board['teacher']['metric']]
+    _scale_to(bars, [row['mean'] + sign * (row['std'] or 0.0) for row in shown
+                     for sign in (-1, 1)] + teacher)
     for position, row, out in zip(positions, rows, far):
         if out:
             _note_off_scale(bars, position, row['mean'],
@@ -847,8 +854,7 @@ def leaderboard_figure(board: Dict[str, Any]) -> 'Figure':
         ends = [0.0] + [end for (_, gain), out in zip(gained, far) if not out
                         for end in (gain['low'], gain['high'], gain['mean'])
                         if end is not None]
-        margin = 0.1 * (max(ends) - min(ends)) or 1.0
-        gains.set_xlim(min(ends) - margin, max(ends) + margin)
+        _scale_to(gains, ends)
         for (position, gain), out in zip(gained, far):
             if out:
                 interval = (f" [{gain['low']:+.3g}, {gain['high']:+.3g}]"
