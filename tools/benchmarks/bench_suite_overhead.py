@@ -6,24 +6,26 @@ benchmark measures every entry of a suite (the plain student and each method) al
 each measurement is a fresh training process (``OMP_NUM_THREADS`` =
 ``MKL_NUM_THREADS`` = ``--threads``) started from the config compare_methods would
 train (the same merged ``config.py``, seed, teacher checkpoint under the suite's
-``teacher_ckpt_key`` and ``--cfg-options``), with the training loop replaced by
-mmengine's ``IterBasedTrainLoop`` of ``--warmup`` + ``--iters`` iterations, no
-validation, no checkpoints, in a temporary work dir. A measurement is the median of
-mmengine's logged ``time`` (seconds per training iteration, the data wait included:
-what compare_methods' column reads) over the iterations after the warm-up, and the
-process's peak resident set size (``VmHWM`` on Linux); the dataloader workers
-(``num_workers`` as in each config, as in training) are separate processes whose
-memory is not included. At each epoch end mmengine's infinite dataloader iterator
-pauses 2 s; the median leaves that iteration out when epochs are several iterations
-long.
+``teacher_ckpt_key`` and ``--cfg-options``) with its own training loop (hooks that need
+an epoch-based loop, such as KDA's landmark hook, keep working), no validation, no
+checkpoints, in a temporary work dir. The training stops after ``--warmup-epochs`` whole
+epochs, ``--warmup`` more iterations and ``--iters`` timed ones: a loss that switches on
+after its first epoch (KDA's landmarks come from the previous epoch's features) is timed
+switched on with ``--warmup-epochs 1``. A measurement is the median of mmengine's logged
+``time`` (seconds per training iteration, the data wait included: what compare_methods'
+column reads) over the timed iterations, and the process's peak resident set size
+(``VmHWM`` on Linux); the dataloader workers (``num_workers`` as in each config, as in
+training) are separate processes whose memory is not included. The first iteration of an
+epoch waits for the dataloader to start; the median leaves it out when epochs are several
+iterations long.
 
 Entries are measured one after another; every second round runs in reverse order
 (ABBA) so that a drifting machine load hits all alike. The table gives, per entry,
 the median s/iter over rounds, its ratio to the student's, and the largest peak RSS.
 
     python tools/benchmarks/bench_suite_overhead.py \\
-        configs/benchmarks/shapes_classification.py --iters 40 --warmup 5 --rounds 2 \\
-        --threads 1 --out overhead.md
+        configs/benchmarks/shapes_classification.py --warmup-epochs 1 --iters 40 \\
+        --warmup 5 --rounds 2 --threads 1 --out overhead.md
 
 The teacher checkpoint defaults to the suite's own (``teacher.checkpoint``) or the one
 compare_methods trained into ``work_dirs/benchmarks/<suite name>/teacher/``; any
@@ -51,6 +53,7 @@ from dependency_warnings import hide_dependency_warnings  # noqa: E402
 
 MEASURE = '--measure-one'  # first argument of a measurement's child process
 TRAIN_SCRIPT = TOOLS / 'train.py'
+NEVER = 2**62  # the train loop's val_begin: no validation
 
 
 class Measurement(NamedTuple):
@@ -67,26 +70,40 @@ class Measurement(NamedTuple):
 # ------------------------------------------------------------- the child process
 
 
-class IterationTimes(Hook):
-    """Collects mmengine's logged ``train/time`` (IterTimerHook) of every iteration
-    after the first ``warmup``."""
+class EnoughIterations(Exception):
+    """Raised by :class:`IterationTimes` to end the training once it has its times."""
 
-    def __init__(self, warmup: int) -> None:
+
+class IterationTimes(Hook):
+    """Collects mmengine's logged ``train/time`` (IterTimerHook) of ``iters``
+    iterations after ``warmup_epochs`` epochs and ``warmup`` more iterations, then
+    stops the training (:class:`EnoughIterations`)."""
+
+    def __init__(self, warmup_epochs: int, warmup: int, iters: int) -> None:
+        self.warmup_epochs = warmup_epochs
         self.warmup = warmup
+        self.iters = iters
         self.times: List[float] = []
+
+    def first_timed_iter(self, runner) -> int:
+        """The global index of the first timed iteration."""
+        return self.warmup_epochs * len(runner.train_dataloader) + self.warmup
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
-        if batch_idx >= self.warmup:
+        if runner.iter >= self.first_timed_iter(runner):
             self.times.append(runner.message_hub.get_scalar('train/time').current())
+        if len(self.times) == self.iters:
+            raise EnoughIterations
 
 
 def measure_one(argv: Sequence[str]) -> None:
-    """The child: ``WARMUP ITERS RESULT_JSON`` then tools/train.py's arguments. Builds
-    the config as tools/train.py does, trains ``WARMUP + ITERS`` iterations without
-    validation or checkpoints, and writes the measurement to ``RESULT_JSON``."""
-    warmup, iters, result, *train_args = argv
-    warmup, iters = int(warmup), int(iters)
+    """The child: ``WARMUP_EPOCHS WARMUP ITERS RESULT_JSON`` then tools/train.py's
+    arguments. Builds the config as tools/train.py does, trains with the config's loop
+    without validation or checkpoints until :class:`IterationTimes` has its ``ITERS``
+    times, and writes the measurement to ``RESULT_JSON``."""
+    warmup_epochs, warmup, iters, result, *train_args = argv
+    warmup_epochs, warmup, iters = int(warmup_epochs), int(warmup), int(iters)
     hide_dependency_warnings()
     import torch
     import train
@@ -96,15 +113,26 @@ def measure_one(argv: Sequence[str]) -> None:
     register_all_modules(False)
     sys.argv = [str(TRAIN_SCRIPT), *train_args]
     cfg = train.build_config(train.parse_args())
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=warmup + iters)
-    for stage in ('val', 'test'):
-        for part in ('dataloader', 'cfg', 'evaluator'):
-            cfg[f'{stage}_{part}'] = None
+    # validation stays configured (KDA's landmark hook takes its diagnostic batch from
+    # the val dataloader) but never starts
+    cfg.train_cfg.val_begin = NEVER
+    for part in ('dataloader', 'cfg', 'evaluator'):
+        cfg[f'test_{part}'] = None
     cfg.default_hooks.checkpoint = None
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    times = IterationTimes(warmup)
+    times = IterationTimes(warmup_epochs, warmup, iters)
     runner.register_hook(times, priority='LOWEST')
-    runner.train()
+    try:
+        runner.train()
+    except EnoughIterations:
+        pass
+    else:
+        raise RuntimeError(
+            f'the training ended after {runner.iter} iterations, before the measurement '
+            f'had its {iters} timed iterations (the first one is iteration '
+            f'{times.first_timed_iter(runner)}: {warmup_epochs} warm-up epoch(s) of '
+            f'{len(runner.train_dataloader)} iterations and {warmup} warm-up '
+            f'iterations); lower --warmup-epochs, --warmup or --iters')
     Path(result).write_text(json.dumps(dict(
         sec_per_iter=statistics.median(times.times),
         # VmHWM, not ru_maxrss: the latter keeps the parent's peak from before exec
@@ -156,17 +184,18 @@ def measurement_order(names: Sequence[str], rounds: int) -> List[Tuple[int, str]
 
 
 def measure(run: compare.Run, index: int, launch: compare.Launch, teacher_ckpt: str,
-            warmup: int, iters: int, threads: int) -> Measurement:
-    """Train ``run`` for ``warmup + iters`` iterations in a fresh process and read
-    its measurement."""
+            warmup_epochs: int, warmup: int, iters: int, threads: int) -> Measurement:
+    """Train ``run`` for ``warmup_epochs`` epochs and ``warmup + iters`` iterations in a
+    fresh process and read its measurement."""
     result = run.work_dir / f'round{index}.json'
     train_args = compare.train_command(run, launch, teacher_ckpt, resume=False)[2:]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     log = run.work_dir / f'round{index}.log'
     with log.open('w') as out:
-        code = subprocess.run([sys.executable, __file__, MEASURE, str(warmup), str(iters),
-                               str(result), *train_args], cwd=compare.REPO, env=env,
-                              stdout=out, stderr=subprocess.STDOUT).returncode
+        command = [sys.executable, __file__, MEASURE, str(warmup_epochs), str(warmup),
+                   str(iters), str(result), *train_args]
+        code = subprocess.run(command, cwd=compare.REPO, env=env, stdout=out,
+                              stderr=subprocess.STDOUT).returncode
     if code != 0:
         tail = ''.join(log.read_text().splitlines(keepends=True)[-compare.TAIL_LINES:])
         raise compare.RunFailed(f'{run.name} (round {index + 1}) failed (exit code '
@@ -206,9 +235,10 @@ def markdown(suite: compare.Suite, measurements: Sequence[Measurement],
         '',
         f's/iter: median over {args.rounds} round(s) (every second one in reverse order) '
         f"of each training's median of mmengine's `time` (data wait included) over "
-        f'{args.iters} iterations after {args.warmup} warm-up ones (IterBasedTrainLoop, '
-        f"no validation). Peak RSS: the training process's maximum resident set size "
-        f'(VmHWM on Linux), the largest over rounds; its dataloader workers are not included.',
+        f'{args.iters} iterations after {args.warmup_epochs} warm-up epoch(s) and '
+        f"{args.warmup} warm-up iterations (the config's own loop, no validation). Peak "
+        "RSS: the training process's maximum resident set size (VmHWM on Linux), the "
+        'largest over rounds; its dataloader workers are not included.',
         '', '| method | s/iter | x student | peak RSS (MiB) |', '|---|---:|---:|---:|'
     ]
     for name, group in by_name.items():
@@ -227,8 +257,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'trained into work_dirs/benchmarks/<suite name>/teacher/')
     parser.add_argument('--iters', type=int, default=40,
                         help='timed iterations per training')
+    parser.add_argument('--warmup-epochs', type=int, default=0,
+                        help='untimed epochs first (1 times a loss that starts after '
+                        'its first epoch, such as KDA, switched on)')
     parser.add_argument('--warmup', type=int, default=5,
-                        help='untimed iterations first')
+                        help='untimed iterations after the warm-up epochs')
     parser.add_argument('--rounds', type=int, default=2,
                         help='measurements per entry; every second round in reverse '
                         'order')
@@ -241,9 +274,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out', metavar='FILE.md',
                         help='also write the table to this markdown file')
     args = parser.parse_args(argv)
-    if args.iters < 1 or args.rounds < 1 or args.threads < 1 or args.warmup < 0:
-        parser.error('--iters, --rounds and --threads must be at least 1, --warmup at '
-                     'least 0')
+    if (args.iters < 1 or args.rounds < 1 or args.threads < 1 or args.warmup < 0
+            or args.warmup_epochs < 0):
+        parser.error('--iters, --rounds and --threads must be at least 1, --warmup and '
+                     '--warmup-epochs at least 0')
     return args
 
 
@@ -265,8 +299,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         order = measurement_order(list(by_name), args.rounds)
         measurements = []
         for step, (index, name) in enumerate(order, 1):
-            measurement = measure(by_name[name], index, launch, teacher_ckpt, args.warmup,
-                                  args.iters, args.threads)
+            measurement = measure(by_name[name], index, launch, teacher_ckpt,
+                                  args.warmup_epochs, args.warmup, args.iters,
+                                  args.threads)
             measurements.append(measurement)
             print(f'[overhead] {step}/{len(order)} round {index + 1} {name}: '
                   f'{measurement.sec_per_iter:.4f} s/iter, peak RSS '
