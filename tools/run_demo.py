@@ -37,6 +37,8 @@ DEFAULT_DATA = REPO / 'data' / 'shapes'  # where the shapes configs read by defa
 
 
 class Task(NamedTuple):
+    """One task of the demo: its three configs and ``options``, the demo's own
+    overrides of them (its training budget), given to all three trainings."""
     name: str
     metric: str
     metric_label: str
@@ -44,13 +46,20 @@ class Task(NamedTuple):
     teacher: str
     student: str
     distill: str
+    options: Tuple[str, ...] = ()
 
 
+# The demo's budget: the shipped configs' short schedules (detection 1 epoch,
+# classification 4 epochs), detection on the first half of the training images so that
+# the six trainings fit in 15 min on the slower of the 2-core machines measured
+# (docs/demo.md). The benchmark suites train longer (configs/benchmarks/shapes_*.py).
+DEMO_DETECTION_IMAGES = 1536
 TASKS = [
     Task('detection', 'coco/bbox_mAP', 'bbox mAP', 'PCKA',
          'configs/shapes/retinanet_r34_fpn_shapes.py',
          'configs/shapes/retinanet_r18-w32_fpn_shapes.py',
-         'configs/shapes/pcka_fpn_retina-r34_retina-r18-w32_shapes.py'),
+         'configs/shapes/pcka_fpn_retina-r34_retina-r18-w32_shapes.py',
+         (f'train_dataloader.dataset.indices={DEMO_DETECTION_IMAGES}', )),
     Task('classification', 'accuracy/top1', 'top-1 (%)', 'RCKA',
          'configs/rcka/shapes/resnet20_1xb32_shapes.py',
          'configs/rcka/shapes/resnet8_1xb32_shapes.py',
@@ -122,10 +131,11 @@ class Training(NamedTuple):
 def plan(root: Path, data_opts: List[str], retrain: bool) -> List[Training]:
     """Every task's trainings, in the order they start when a slot is free and their
     teacher has finished: the teachers (the longest chains) first, then the distilled
-    students, then the students alone. Teachers are always reused when trained."""
+    students, then the students alone. Teachers are always reused when trained. Each
+    gets its task's ``options``, then ``data_opts`` (which may override them)."""
     roles = (('teacher', 'teacher'), ('distilled', 'distill'), ('student', 'student'))
     return [Training(f'{task.name}/{role}', getattr(task, field), root / task.name / role,
-                     role == 'teacher' or not retrain, data_opts,
+                     role == 'teacher' or not retrain, [*task.options, *data_opts],
                      f'{task.name}/teacher' if role == 'distilled' else None)
             for role, field in roles for task in TASKS]
 

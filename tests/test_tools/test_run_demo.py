@@ -152,8 +152,31 @@ def test_plan_starts_the_teachers_first_and_distils_from_them(tmp_path):
         assert by_name[f'{task.name}/teacher'].reuse  # the teacher is always reused
         assert not by_name[f'{task.name}/student'].reuse  # --retrain
         assert by_name[f'{task.name}/student'].work_dir == tmp_path / task.name / 'student'
-    assert all(t.cfg_options == ['data_root=d/'] for t in trainings)
+    # the demo's budget first (the same for a task's three trainings), the user's last
+    detection = ['train_dataloader.dataset.indices=1536', 'data_root=d/']
+    assert [t.cfg_options for t in trainings] == [
+        detection, ['data_root=d/'], detection, ['data_root=d/'], detection,
+        ['data_root=d/']]
     assert all(t.reuse for t in run_demo.plan(tmp_path, [], retrain=False))
+
+
+def test_the_demo_detection_budget_trains_on_the_first_half_of_the_images(tmp_path):
+    from mmengine.config import Config, DictAction
+    from mmengine.registry import init_default_scope
+
+    from mmdet.registry import DATASETS
+    from mmrazor_relkd.datasets import generate_shapes_dataset
+    data = generate_shapes_dataset(str(tmp_path / 'shapes'), num_train=1540, num_val=2,
+                                   image_size=32)
+    task = run_demo.TASKS[0]
+    cfg = Config.fromfile(str(run_demo.REPO / task.student))
+    options = [*task.options, *run_demo.data_options(Path(data))]
+    cfg.merge_from_dict({key: DictAction._parse_iterable(value)
+                         for key, value in (o.split('=', 1) for o in options)})
+    init_default_scope('mmdet')
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    assert len(dataset) == run_demo.DEMO_DETECTION_IMAGES == 1536
+    assert [dataset.get_data_info(i)['img_id'] for i in (0, 1535)] == [1, 1536]  # ids 1..1540
 
 
 def _fake_training(events, durations):
