@@ -153,15 +153,26 @@ def test_plan_starts_the_teachers_first_and_distils_from_them(tmp_path):
         assert not by_name[f'{task.name}/student'].reuse  # --retrain
         assert by_name[f'{task.name}/student'].work_dir == tmp_path / task.name / 'student'
     # the demo's budget first (the same for a task's three trainings), the user's last
-    detection = ['train_dataloader.dataset.indices=1536', 'data_root=d/']
+    detection = ['train_dataloader.dataset.indices=1536', 'val_cfg.type=ValLoop',
+                 'data_root=d/']
+    classification = ['train_cfg.max_epochs=3', 'train_cfg.val_interval=3',
+                      'param_scheduler.1.T_max=3', 'default_hooks.checkpoint.interval=3',
+                      'val_cfg.type=ValLoop', 'data_root=d/']
     assert [t.cfg_options for t in trainings] == [
-        detection, ['data_root=d/'], detection, ['data_root=d/'], detection,
-        ['data_root=d/']]
+        detection, classification, detection, classification, detection, classification]
     assert all(t.reuse for t in run_demo.plan(tmp_path, [], retrain=False))
 
 
-def test_the_demo_detection_budget_trains_on_the_first_half_of_the_images(tmp_path):
+def _merged(config: str, options):
+    """``config`` with ``options`` merged as tools/train.py's --cfg-options."""
     from mmengine.config import Config, DictAction
+    cfg = Config.fromfile(str(run_demo.REPO / config))
+    cfg.merge_from_dict({key: DictAction._parse_iterable(value)
+                         for key, value in (o.split('=', 1) for o in options)})
+    return cfg
+
+
+def test_the_demo_detection_budget_trains_on_the_first_half_of_the_images(tmp_path):
     from mmengine.registry import init_default_scope
 
     from mmdet.registry import DATASETS
@@ -169,14 +180,27 @@ def test_the_demo_detection_budget_trains_on_the_first_half_of_the_images(tmp_pa
     data = generate_shapes_dataset(str(tmp_path / 'shapes'), num_train=1540, num_val=2,
                                    image_size=32)
     task = run_demo.TASKS[0]
-    cfg = Config.fromfile(str(run_demo.REPO / task.student))
-    options = [*task.options, *run_demo.data_options(Path(data))]
-    cfg.merge_from_dict({key: DictAction._parse_iterable(value)
-                         for key, value in (o.split('=', 1) for o in options)})
+    cfg = _merged(task.student, [*task.options, *run_demo.data_options(Path(data))])
     init_default_scope('mmdet')
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     assert len(dataset) == run_demo.DEMO_DETECTION_IMAGES == 1536
     assert [dataset.get_data_info(i)['img_id'] for i in (0, 1535)] == [1, 1536]  # ids 1..1540
+
+
+@pytest.mark.parametrize('task', run_demo.TASKS, ids=lambda task: task.name)
+def test_the_demo_budget_reaches_every_training_of_a_task(task):
+    epochs = {'detection': 1, 'classification': run_demo.DEMO_CLASSIFICATION_EPOCHS}
+    for config in (task.teacher, task.student, task.distill):
+        cfg = _merged(config, task.options)
+        assert cfg.train_cfg.max_epochs == cfg.train_cfg.val_interval == \
+            cfg.default_hooks.checkpoint.interval == epochs[task.name], config
+        cosine = cfg.param_scheduler[1]
+        assert cosine.type == 'CosineAnnealingLR' and cosine.T_max == epochs[task.name]
+        # the student validated alone (mmrazor's distillation loop would validate the
+        # teacher again)
+        assert cfg.val_cfg.type == 'ValLoop', config
+    distilled = _merged(task.distill, [])
+    assert distilled.val_cfg.type == 'mmrazor.SingleTeacherDistillValLoop'
 
 
 def _fake_training(events, durations):
