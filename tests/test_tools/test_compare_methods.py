@@ -671,6 +671,12 @@ def test_leaderboard_plot_notes_an_off_scale_row_at_the_edge():
     notes = {ax: [(text.get_text(), text.xy) for text in ax.texts] for ax in (bars, gains)}
     assert notes[bars] == [('<- 87 ± 1 (off scale)', (bars.get_xlim()[0], 0))]
     assert notes[gains] == [('<- -9.9 [-20.9, +1.1] (off scale)', (gains.get_xlim()[0], 0))]
+    # above the row, clear of R's whisker, which reaches into view up to +1.1
+    fig.canvas.draw()
+    whisker_top = gains.transData.transform((0.0, 0))[1]
+    for ax in (bars, gains):
+        note, = ax.texts
+        assert note.get_window_extent().y0 > whisker_top
     matplotlib.pyplot.close(fig)
 
 

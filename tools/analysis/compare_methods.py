@@ -784,14 +784,16 @@ def _scale_to(ax: 'Axes', ends: Sequence[float]) -> None:
 
 def _note_off_scale(ax: 'Axes', position: float, value: float, text: str) -> None:
     """Write ``text`` at the edge of ``ax`` on the side where ``value`` lies, if it lies
-    outside the axis (another row's whiskers may have kept it in view)."""
+    outside the axis (another row's whiskers may have kept it in view), just above the
+    row, clear of a whisker that reaches into view."""
     low, high = ax.get_xlim()
     if low <= value <= high:
         return
     left = value < low
     ax.annotate(f'{"<- " if left else ""}{text}{"" if left else " ->"} (off scale)',
-                xy=(low if left else high, position), ha='left' if left else 'right',
-                va='center', fontsize=7)
+                xy=(low if left else high, position), xytext=(0, 3),
+                textcoords='offset points', ha='left' if left else 'right', va='bottom',
+                fontsize=7)
 
 
 # marker of a method's paired gain in leaderboard.png, by its Holm verdict
