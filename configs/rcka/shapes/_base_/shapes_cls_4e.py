@@ -1,7 +1,8 @@
 # Classification on the embedded synthetic "shapes" dataset (4 classes, one crop per
 # shape; written by `python tools/generate_shapes_dataset.py --out data/shapes`): a
 # 4-epoch schedule (about 780 iterations over 6204 crops), short enough for a laptop
-# CPU and the demo, and the two CIFAR-style ResNets of the toy teacher -> student pair.
+# CPU (the demo trains 3 of them, tools/run_demo.py), and the two CIFAR-style ResNets
+# of the toy teacher -> student pair.
 # After 4 epochs the plain student has not converged: a seed that takes off late ends
 # lower (88.85 to 93.68 over 9 seeds, AMD EPYC). The benchmark suite
 # (configs/benchmarks/shapes_classification.py) trains the same configs 8 epochs, the
