@@ -148,14 +148,38 @@ def plan(root: Path, data_opts: List[str], retrain: bool) -> List[Training]:
             for role, field in roles for task in TASKS]
 
 
+TRAINED_WITH = 'demo_training.json'  # what a finished training was trained with
+
+
+def trained_with(training: Training) -> Dict[str, object]:
+    """What makes a checkpoint reusable: the config and the options (the demo's
+    budget, the data, the user's ``--cfg-options``)."""
+    return dict(config=training.config, cfg_options=list(training.cfg_options))
+
+
+def check_reusable(training: Training) -> None:
+    """Refuse to reuse a checkpoint that another budget, data or override produced
+    (an older demo's, or one made with other ``--cfg-options``)."""
+    record = training.work_dir / TRAINED_WITH
+    found = json.loads(record.read_text()) if record.exists() else None
+    if found != trained_with(training):
+        raise RuntimeError(
+            f'{training.name}: {last_checkpoint(training.work_dir)} was trained with '
+            f'{found if found is not None else "an unrecorded setting (an older demo)"}, '
+            f'not with {trained_with(training)}; reusing it would mix budgets. Pass '
+            f'another --work-dir, or delete {training.work_dir}')
+
+
 def train(training: Training, threads: int, teacher_ckpt: Optional[Path] = None,
           board: Optional[ProgressBoard] = None) -> float:
-    """Train unless reusable, with ``threads`` torch threads (unless OMP_NUM_THREADS is
+    """Train unless reusable (a checkpoint of the same config and options, see
+    :func:`check_reusable`), with ``threads`` torch threads (unless OMP_NUM_THREADS is
     set), its output to ``WORK_DIR/train_output.log``, which ``board`` follows while it
     runs; returns the seconds spent."""
     board = board if board is not None else ProgressBoard('[demo]')
     work_dir = training.work_dir
     if training.reuse and last_checkpoint(work_dir) is not None:
+        check_reusable(training)
         board.message(f'[demo] {training.name}: reusing {last_checkpoint(work_dir)}')
         return 0.0
     options = training.cfg_options + (
@@ -182,6 +206,7 @@ def train(training: Training, threads: int, teacher_ckpt: Optional[Path] = None,
         raise RuntimeError(f'{training.name} failed (exit code {code}); the end of '
                            f'{log}:\n{tail}')
     seconds = time.perf_counter() - start
+    (work_dir / TRAINED_WITH).write_text(json.dumps(trained_with(training)))
     board.message(f'[demo] {training.name}: done in {seconds / 60:.1f} min')
     return seconds
 

@@ -2,6 +2,7 @@
 import importlib.util
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -43,10 +44,26 @@ def _training(work_dir: Path, reuse: bool = False, options=(), name='t', teacher
     return run_demo.Training(name, 'c.py', work_dir, reuse, list(options), teacher)
 
 
-def test_train_reuses_an_existing_checkpoint(tmp_path):
+def test_train_reuses_a_checkpoint_only_of_the_same_config_and_options(tmp_path):
     (tmp_path / 'epoch_1.pth').write_bytes(b'x')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_1.pth'))
-    assert run_demo.train(_training(tmp_path, reuse=True), 1) == 0.0
+    training = _training(tmp_path, reuse=True, options=['train_cfg.max_epochs=3'])
+    # an older demo's checkpoint: nothing recorded
+    with pytest.raises(RuntimeError, match=re.escape(
+            f"t: {tmp_path / 'epoch_1.pth'} was trained with an unrecorded setting (an "
+            f"older demo), not with {{'config': 'c.py', 'cfg_options': "
+            f"['train_cfg.max_epochs=3']}}; reusing it would mix budgets. Pass another "
+            f"--work-dir, or delete {tmp_path}")):
+        run_demo.train(training, 1)
+    (tmp_path / run_demo.TRAINED_WITH).write_text(json.dumps(
+        dict(config='c.py', cfg_options=['train_cfg.max_epochs=4'])))
+    with pytest.raises(RuntimeError, match=re.escape(
+            "was trained with {'config': 'c.py', 'cfg_options': ['train_cfg.max_epochs=4']"
+            "}, not with")):
+        run_demo.train(training, 1)
+    (tmp_path / run_demo.TRAINED_WITH).write_text(json.dumps(
+        run_demo.trained_with(training)))
+    assert run_demo.train(training, 1) == 0.0
 
 
 def test_markdown_table():
@@ -98,6 +115,9 @@ def test_train_passes_the_options_the_teacher_checkpoint_and_the_threads(tmp_pat
     assert calls[1][0][-4:] == ['--cfg-options', 'a=1', 'b=2',
                                 f'model.teacher_ckpt={tmp_path / "t.pth"}']
     assert [kwargs['env']['OMP_NUM_THREADS'] for _, kwargs in calls] == ['3', '1']
+    # a finished training records what it was trained with, for a later reuse
+    assert json.loads((tmp_path / run_demo.TRAINED_WITH).read_text()) == dict(
+        config='c.py', cfg_options=['a=1', 'b=2'])
 
 
 def test_train_keeps_the_users_thread_count_and_reports_a_failure(tmp_path, monkeypatch):
