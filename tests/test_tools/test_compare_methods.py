@@ -298,12 +298,14 @@ def _fake_suite(tmp_path: Path, methods=('A', 'B'), extra: str = '') -> Path:
 
 class FakeTrainer:
     """Stands in for ``run_measured`` of tools/train.py: logs one epoch of scalars,
-    saves a checkpoint; the metric is 50 + 10 * gain + seed and the peak RSS
-    100 + 10 * gain + seed MiB (gain from the written config)."""
+    saves its final checkpoint; the metric is 50 + 10 * gain + seed and the peak RSS
+    100 + 10 * gain + seed MiB (gain from the written config). Resumed from a final
+    checkpoint, it logs nothing, as mmengine's ended loop."""
 
-    def __init__(self, fail_on=None):
+    def __init__(self, fail_on=None, validates=True):
         self.commands = []
         self.fail_on = fail_on
+        self.validates = validates
 
     def __call__(self, cmd, env, out):
         self.commands.append(cmd)
@@ -311,16 +313,22 @@ class FakeTrainer:
         if self.fail_on and self.fail_on in str(work_dir):
             out.write('Traceback: the fake training broke\n')
             return compare.ChildExit(1, None)
+        session = work_dir / f'2026010{len(self.commands)}_000000' / 'vis_data'
+        if '--resume' in cmd and (work_dir / 'epoch_1.pth').read_text() == 'final':
+            # mmengine resumed at the end of the loop: nothing trained, nothing logged
+            session.mkdir(parents=True)
+            (session / 'config.py').write_text('')
+            return compare.ChildExit(0, 90.0)
         cfg = Config.fromfile(cmd[2])
         assert work_dir.name == 'teacher' or cfg.model.budget == 7
         seed = int(next(a for a in cmd if a.startswith('randomness.seed=')).split('=')[1])
         value = 10 * cfg.model.get('gain', 0) + seed
-        _write_session(work_dir, f'2026010{len(self.commands)}_000000', [
+        _write_session(work_dir, session.parent.name, [
             dict(iter=4, epoch=1, step=4, loss=1.0,
                  time=0.1 * (1 + cfg.model.get('gain', 0))),
-            dict(step=1, acc=50.0 + value)])
+            *([dict(step=1, acc=50.0 + value)] if self.validates else [])])
         ckpt = work_dir / 'epoch_1.pth'
-        ckpt.write_text('weights')
+        ckpt.write_text('final')
         (work_dir / 'last_checkpoint').write_text(str(ckpt))
         return compare.ChildExit(0, 100.0 + value)
 
@@ -422,6 +430,37 @@ def test_interrupted_runs_resume_or_restart(tmp_path, monkeypatch):
     assert '--resume' not in by_dir[started]
     assert not (started / '20250101_000000').exists()
     assert sum('--resume' in c for c in fake.commands) == 1
+
+
+def test_a_run_cut_off_before_its_final_validation_trains_again(tmp_path, monkeypatch,
+                                                                capsys):
+    suite = _fake_suite(tmp_path, methods=('A', ))
+    work = tmp_path / 'work'
+    fake = FakeTrainer()
+    monkeypatch.setattr(compare, 'run_measured', fake)
+    # killed while validating after its final checkpoint (an earlier epoch validated)
+    cut = work / 'A' / 'seed0'
+    _write_session(cut, '20250101_000000', [dict(iter=2, epoch=1, step=2, loss=1.0),
+                                            dict(step=0, acc=1.0)])
+    (cut / 'epoch_1.pth').write_text('final')
+    (cut / 'last_checkpoint').write_text(str(cut / 'epoch_1.pth'))
+    assert _main(suite, work, seeds=('0', )) == 0
+    commands = [c for c in fake.commands if c[c.index('--work-dir') + 1] == str(cut)]
+    assert ['--resume' in c for c in commands] == [True, False]
+    assert not (cut / '20250101_000000').exists()
+    result = compare.load_result(cut)
+    assert result.curve == {1: 60.0} and result.peak_rss_mb == 110.0
+    assert ('[compare] A seed 0: resumed from its final checkpoint, whose validation had '
+            'been cut off (no acc logged): trains again from scratch'
+            ) in capsys.readouterr().out
+
+
+def test_a_run_that_never_validates_fails_with_the_logged_keys(tmp_path, monkeypatch):
+    suite = _fake_suite(tmp_path, methods=('A', ))
+    monkeypatch.setattr(compare, 'run_measured', FakeTrainer(validates=False))
+    with pytest.raises(compare.RunFailed, match=r'teacher seed 0: .*teacher: no validation '
+                       r'logged `acc`; its validation scalars are \[\]'):
+        _main(suite, tmp_path / 'work', seeds=('0', ))
 
 
 def test_a_failed_run_stops_the_benchmark_and_counts_nothing(tmp_path, monkeypatch):

@@ -197,10 +197,14 @@ def test_the_demo_detection_budget_trains_on_the_first_half_of_the_images(tmp_pa
 
     from mmdet.registry import DATASETS
     from mmrazor_relkd.datasets import generate_shapes_dataset
+    from mmrazor_relkd.engine.runners.data_root_runner import redirect_data_root
     data = generate_shapes_dataset(str(tmp_path / 'shapes'), num_train=1540, num_val=2,
                                    image_size=32)
     task = run_demo.TASKS[0]
-    cfg = _merged(task.student, [*task.options, *run_demo.data_options(Path(data))])
+    # the runner rebases the loaders onto data_root; built here without a runner
+    cfg = redirect_data_root(
+        _merged(task.student, [*task.options, *run_demo.data_options(Path(data))]))
+    assert cfg.train_dataloader.dataset.data_root.startswith(str(Path(data).resolve()))
     init_default_scope('mmdet')
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     assert len(dataset) == run_demo.DEMO_DETECTION_IMAGES == 1536

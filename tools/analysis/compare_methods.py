@@ -36,7 +36,8 @@ variables). ``cfg_options`` dicts go through ``Config.merge_from_dict`` (dotted 
 
 Work dir: ``WORK_DIR/teacher/`` and ``WORK_DIR/<name>/seed<S>/``. A run counts when
 its ``result.json`` exists (written once training has returned); it is then skipped. An
-interrupted run resumes from its last checkpoint, or restarts when it saved none.
+interrupted run resumes from its last checkpoint, or restarts when it saved none or was
+interrupted between its final checkpoint and its final validation.
 Outputs: ``results.json``, ``results.md``, ``leaderboard.png`` (mean ± std beside
 the paired gain with its interval), ``curves.png``.
 While runs train, one status line shows each one's epoch, iteration, latest loss and
@@ -66,7 +67,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import (IO, TYPE_CHECKING, Any, Dict, Iterable, List, NamedTuple, Optional,
-                    Sequence)
+                    Sequence, Set, Tuple)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # tools/: shared helpers
@@ -471,11 +472,11 @@ def run_measured(cmd: List[str], env: Dict[str, str], out: IO[str]) -> ChildExit
     return ChildExit(process.returncode, peak)
 
 
-def train_run(run: Run, launch: Launch, teacher_ckpt: Optional[str], metric: str,
-              env: Dict[str, str], board: ProgressBoard) -> RunResult:
-    """Train one run to completion (resuming or restarting it) and save its result;
-    ``board`` follows its log while it trains."""
-    resume = run_state(run) == 'resume'
+def _train_session(run: Run, launch: Launch, teacher_ckpt: Optional[str],
+                   env: Dict[str, str], board: ProgressBoard,
+                   resume: bool) -> Tuple[ChildExit, float]:
+    """One training session of ``run`` (a fresh work dir unless ``resume``): its exit
+    and its wall-clock seconds."""
     if not resume and run.work_dir.exists():
         shutil.rmtree(run.work_dir)
     write_run_config(run)
@@ -492,7 +493,41 @@ def train_run(run: Run, launch: Launch, teacher_ckpt: Optional[str], metric: str
         tail = ''.join(log.read_text().splitlines(keepends=True)[-TAIL_LINES:])
         raise RunFailed(f'{run_label(run)} failed (exit code {child.returncode}); the end '
                         f'of {log}:\n{tail}')
-    result = read_run(run.work_dir, metric, time.monotonic() - start, child.peak_rss_mb)
+    return child, time.monotonic() - start
+
+
+def session_dirs(work_dir: Path) -> Set[Path]:
+    """The ``<timestamp>/vis_data`` folder of every session of a run (mmengine writes
+    it whether or not the session logs a scalar)."""
+    return set(work_dir.glob('*/vis_data'))
+
+
+def logged_metric(sessions: Iterable[Path], metric: str) -> bool:
+    """Whether any of the ``sessions`` (``vis_data`` folders) logged ``metric``."""
+    files = [folder / 'scalars.json' for folder in sessions]
+    return any(metric in json.loads(line) for path in files if path.exists()
+               for line in path.read_text().splitlines() if line.strip())
+
+
+def train_run(run: Run, launch: Launch, teacher_ckpt: Optional[str], metric: str,
+              env: Dict[str, str], board: ProgressBoard) -> RunResult:
+    """Train one run to completion (resuming or restarting it) and save its result;
+    ``board`` follows its log while it trains. A run interrupted after its final
+    checkpoint but before its final validation trains again from scratch."""
+    resume = run_state(run) == 'resume'
+    earlier = session_dirs(run.work_dir)
+    child, seconds = _train_session(run, launch, teacher_ckpt, env, board, resume)
+    # a session resumed from the final checkpoint trains and validates nothing (the
+    # loop has ended): the validation after that checkpoint was cut off before
+    if resume and not logged_metric(session_dirs(run.work_dir) - earlier, metric):
+        board.message(f'[compare] {run_label(run)}: resumed from its final checkpoint, '
+                      f'whose validation had been cut off (no {metric} logged): trains '
+                      'again from scratch')
+        child, seconds = _train_session(run, launch, teacher_ckpt, env, board, False)
+    try:
+        result = read_run(run.work_dir, metric, seconds, child.peak_rss_mb)
+    except KeyError as error:
+        raise RunFailed(f'{run_label(run)}: {error.args[0]}') from error
     save_result(run.work_dir, result)
     return result
 
