@@ -10,7 +10,8 @@
 # plateau on every seed tried; after 4, a seed whose loss stays near ln 4 for longer
 # ends up to 5 points lower (design runs: docs/benchmarks/shapes_classification.md).
 # The teacher's longer schedule keeps it well above the student (98.75 against
-# 96.95 +- 0.27 in the design runs). Each method keeps its paper's settings; the toy
+# 96.95 +- 0.27 in the design runs of 2026-12-06 on a 2-core AMD EPYC; the suite's own
+# teacher reached 98.48). Each method keeps its paper's settings; the toy
 # adaptations are documented in its config (LCKA's tau = 4, KDA's 1 warm-up epoch, the
 # static lambda of the relation losses that have no published weight).
 

@@ -7,9 +7,9 @@ config works with ``--config``. The teacher's weights are left out. It times sid
 side, interleaved (ABBA order):
 
 * a full ``train_step``: data preprocessor, teacher and student forward, detection and
-  distillation losses, backward and the SGD step, on one synthetic batch (the
-  config's batch size unless ``--batch``) at ``--image-size`` (the demo's 128 x 128 px
-  unless given);
+  distillation losses, backward and the optimiser step (the config's: AdamW for the
+  demo), on one synthetic batch (the config's batch size unless ``--batch``) at
+  ``--image-size`` (the demo's 128 x 128 px unless given);
 * the distillation losses alone, forward + backward, on the FPN features recorded in
   that step (mmrazor's own ``compute_distill_losses``).
 

@@ -4,10 +4,10 @@
 # CPU (the demo trains 3 of them, tools/run_demo.py), and the two CIFAR-style ResNets
 # of the toy teacher -> student pair.
 # After 4 epochs the plain student has not converged: a seed that takes off late ends
-# lower (88.85 to 93.68 over 9 seeds, AMD EPYC). The benchmark suite
+# lower (88.85 to 93.68 over 9 seeds, 2-core AMD EPYC, 2026-12-06). The benchmark suite
 # (configs/benchmarks/shapes_classification.py) trains the same configs 8 epochs, the
-# teacher 16, where every seed tried reaches the plateau (96.95 +- 0.27 over 13 seeds;
-# docs/benchmarks/shapes_classification.md).
+# teacher 16, where every seed tried reaches the plateau (96.95 +- 0.27 over 13 seeds,
+# the same machine and day; docs/benchmarks/shapes_classification.md).
 _base_ = [
     '../../../_base_/datasets/shapes_classification.py',
     'mmpretrain::_base_/default_runtime.py',
