@@ -615,7 +615,17 @@ def test_run_measured_cannot_tell_a_child_below_its_own_peak(tmp_path):
             subprocess.run(killed).returncode == -signal.SIGTERM
 
 
-def test_run_measured_kills_the_child_on_ctrl_c(tmp_path):
+@pytest.fixture
+def ctrl_c_raises():
+    """Python's own Ctrl-C handler during the test: a process that a non-interactive
+    shell started in the background inherits SIGINT ignored, and Python then installs
+    none (pytest run that way would see no KeyboardInterrupt)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_run_measured_kills_the_child_on_ctrl_c(tmp_path, ctrl_c_raises):
     """Ctrl-C while a training runs: the child (here one that ignores nothing but
     got no SIGINT) is killed after the grace period and reaped, the KeyboardInterrupt
     goes on, as with subprocess.run."""
